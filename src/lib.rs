@@ -1,0 +1,9 @@
+//! repart-rs: a clean-room, static, minimal implementation of systemd-repart for the initrd.
+//!
+//! The data flows through the modules in one direction: `config` (repart.d) and `gpt`
+//! (bytes <-> table) are pure parsers; `plan` turns the disk's table, the definitions and the
+//! options into a `Plan` without I/O; `apply` is the only writer; `report` prints.
+
+pub mod config;
+pub mod error;
+pub mod id128;
