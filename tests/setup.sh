@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs everything the tests need on a fresh Debian machine (as root). Idempotent.
+# Host tools: sfdisk/fdisk/partx/wipefs/blkid read results back; losetup for loop-device
+# tests; QEMU, OVMF, busybox, kmod and cpio for the boot tests; debootstrap for the
+# reference chroot. Rust: the musl target for the static binary, nightly + cargo-fuzz to
+# build the fuzz targets.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+
+packages="fdisk util-linux mount e2fsprogs dosfstools qemu-system-x86 qemu-utils ovmf
+busybox-static kmod cpio debootstrap python3 python3-venv file strace"
+missing=
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+        missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "setup: installing$missing"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+rustup target list --installed | grep -qx x86_64-unknown-linux-musl ||
+    rustup target add x86_64-unknown-linux-musl
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+
+"$here/oracle/setup.sh"
