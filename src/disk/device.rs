@@ -380,17 +380,33 @@ mod tests {
         assert_eq!(aligned_range(10, u64::MAX, 512), None);
     }
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("repart-rs-device-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir.join(name)
+    /// A file in its own temporary directory, both removed on drop.
+    struct ScratchFile(PathBuf);
+
+    impl ScratchFile {
+        fn new(test: &str, len: usize) -> ScratchFile {
+            let dir = std::env::temp_dir()
+                .join(format!("repart-rs-device-{}-{test}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("disk.img");
+            std::fs::write(&path, vec![0u8; len]).unwrap();
+            ScratchFile(path)
+        }
+    }
+
+    impl Drop for ScratchFile {
+        fn drop(&mut self) {
+            if let Some(dir) = self.0.parent() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
     }
 
     #[test]
     fn image_files_read_write_and_grow() {
-        let path = scratch("grow.img");
-        std::fs::write(&path, vec![0u8; 8192]).unwrap();
-        let mut disk = Disk::open(&path, Access::ReadWrite, None).unwrap();
+        let scratch = ScratchFile::new("grow", 8192);
+        let path = &scratch.0;
+        let mut disk = Disk::open(path, Access::ReadWrite, None).unwrap();
         assert_eq!(disk.kind(), DiskKind::ImageFile);
         assert_eq!((disk.size(), disk.sector_size()), (8192, 512));
         assert!(!disk.is_locked());
@@ -402,25 +418,23 @@ mod tests {
         assert!(disk.grow_file(16384, false).unwrap());
         assert!(!disk.grow_file(4096, false).unwrap());
         assert!(disk.grow_file(20480, true).unwrap());
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), 20480);
+        assert_eq!(std::fs::metadata(path).unwrap().len(), 20480);
         assert_eq!(disk.size(), 20480);
         let err = disk.read_exact_at(20000, &mut [0u8; 1024]).unwrap_err();
         assert!(err.to_string().contains("at byte 20000"), "{err}");
-        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]
     fn image_sector_size_override() {
-        let path = scratch("override.img");
-        std::fs::write(&path, vec![0u8; 8192]).unwrap();
-        let disk = Disk::open(&path, Access::ReadOnly, Some(4096)).unwrap();
+        let scratch = ScratchFile::new("override", 8192);
+        let path = &scratch.0;
+        let disk = Disk::open(path, Access::ReadOnly, Some(4096)).unwrap();
         assert_eq!(disk.sector_size(), 4096);
         assert_eq!(disk.discard(0, 4095).unwrap(), Discard::Skipped);
-        let err = Disk::open(&path, Access::ReadOnly, Some(1000)).unwrap_err();
+        let err = Disk::open(path, Access::ReadOnly, Some(1000)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Usage);
         let err = disk.write_all_at(0, b"x").unwrap_err();
         assert!(err.to_string().starts_with("writing "), "{err}");
-        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]
