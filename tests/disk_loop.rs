@@ -170,6 +170,7 @@ fn sizes_and_sector_sizes() {
         }
     );
     assert!(disk.is_locked());
+    assert!(!disk.is_read_only());
 
     let image4k = scratch.image("d4k.img", 64 * MIB);
     let big = Loop::attach(&image4k, &["-P", "--sector-size", "4096"]);
@@ -260,6 +261,7 @@ fn read_only_device_is_refused_for_writing() {
     );
     let disk = Disk::open(&dev.node, Access::ReadOnly, None).unwrap();
     assert_eq!(disk.size(), 16 * MIB);
+    assert!(disk.is_read_only());
 }
 
 /// Fills `path` with non-zero data so that punched holes are visible.
@@ -533,6 +535,12 @@ fn tmpfs_root_is_not_backed_by_a_block_device() {
     let err = disk::find_root_disk(&root, &paths).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NoDevice, "{err}");
     assert_eq!(err.kind().exit_code(), 76);
+    // <root>/usr is resolved inside the root: an absolute symlink to / means <root>, not the
+    // host's / (which is on a real disk here).
+    std::fs::remove_dir(root.join("usr")).unwrap();
+    std::os::unix::fs::symlink("/", root.join("usr")).unwrap();
+    let err = disk::find_root_disk(&root, &paths).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoDevice, "{err}");
 }
 
 #[test]

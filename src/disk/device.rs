@@ -73,6 +73,7 @@ pub struct Disk {
     sector_size: u32,
     device_sector_size: u32,
     physical_sector_size: u32,
+    read_only: bool,
     locked: bool,
 }
 
@@ -101,16 +102,16 @@ impl Disk {
             .metadata()
             .map_err(|e| Error::io(format!("inspecting {shown}"), e))?;
         let file_type = meta.file_type();
-        if file_type.is_block_device() {
-            let read_only = ioctl::block_read_only(&probe)
+        let read_only = file_type.is_block_device()
+            && ioctl::block_read_only(&probe)
                 .map_err(|e| Error::io(format!("querying whether {shown} is read-only"), e))?;
-            if read_only && access == Access::ReadWrite {
-                return Err(Error::new(
-                    ErrorKind::Io,
-                    format!("{shown} is a read-only block device, refusing to open it for writing"),
-                ));
-            }
-        } else if !file_type.is_file() {
+        if read_only && access == Access::ReadWrite {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("{shown} is a read-only block device, refusing to open it for writing"),
+            ));
+        }
+        if !file_type.is_block_device() && !file_type.is_file() {
             return Err(Error::io(
                 format!("opening {shown}: neither a block device nor a regular file"),
                 Errno::NOTBLK,
@@ -134,7 +135,8 @@ impl Disk {
             }
         };
         if file_type.is_block_device() {
-            Disk::from_block_device(file, path, access, meta.rdev(), sector_size_override)
+            let devnum = DevNum::from_dev(meta.rdev());
+            Disk::from_block_device(file, path, access, devnum, read_only, sector_size_override)
         } else {
             let sector_size = sector_size_override.unwrap_or(512);
             Ok(Disk {
@@ -146,21 +148,23 @@ impl Disk {
                 sector_size,
                 device_sector_size: sector_size,
                 physical_sector_size: sector_size,
+                read_only: false,
                 locked: false,
             })
         }
     }
 
+    /// Locks and measures an opened block device node.
     fn from_block_device(
         file: File,
         path: &Path,
         access: Access,
-        rdev: u64,
+        devnum: DevNum,
+        read_only: bool,
         sector_size_override: Option<u32>,
     ) -> Result<Disk> {
         let shown = path.display();
-        let devnum = DevNum::from_dev(rdev);
-        let whole = sysfs::whole_disk_of(Path::new("/sys"), devnum)
+        let whole = sysfs::whole_disk_of(&sysfs::SystemPaths::default().sysfs, devnum)
             .map_err(|e| e.context(format!("finding the whole disk of {shown}")))?;
         let locked = whole.partition.is_none();
         if locked {
@@ -195,6 +199,7 @@ impl Disk {
             sector_size: sector_size_override.unwrap_or(device_sector_size),
             device_sector_size,
             physical_sector_size,
+            read_only,
             locked,
         })
     }
@@ -217,6 +222,11 @@ impl Disk {
     /// Whether this is a block device node.
     pub fn is_block_device(&self) -> bool {
         matches!(self.kind, DiskKind::BlockDevice { .. })
+    }
+
+    /// Whether the block device is read-only (`BLKROGET`); always false for image files.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// Whether this `Disk` holds the whole-disk `flock`.

@@ -13,7 +13,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{AtFlags, StatxAttributes, StatxFlags};
+use rustix::fd::OwnedFd;
+use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags, StatxAttributes, StatxFlags};
 use rustix::io::Errno;
 
 use super::ioctl;
@@ -77,7 +78,9 @@ pub enum Target {
 pub fn find_root_disk(root: &Path, paths: &SystemPaths) -> Result<FoundDisk> {
     match std::fs::read_link(&paths.volatile_root) {
         Ok(target) => {
-            let backing = backing_device(&target)
+            // Absolute and never under the root: it was made before the root was mounted.
+            let fd = open_on_host(&paths.volatile_root)?;
+            let backing = backing_device(&fd, &target)
                 .map_err(|e| e.context(format!("following {}", paths.volatile_root.display())))?;
             return disk_of(backing, FoundVia::VolatileRoot(target), paths);
         }
@@ -89,18 +92,12 @@ pub fn find_root_disk(root: &Path, paths: &SystemPaths) -> Result<FoundDisk> {
             ));
         }
     }
-    for dir in [root.to_path_buf(), root.join("usr")] {
-        match backing_device(&dir) {
+    for (inner, dir) in [(".", root.to_path_buf()), ("usr", root.join("usr"))] {
+        let fd = open_in_root(root, inner, &dir)?;
+        match backing_device(&fd, &dir) {
             Ok(backing) => return disk_of(backing, FoundVia::Directory(dir), paths),
-            Err(e) if e.kind() == ErrorKind::NoDevice => {
-                log::debug!("{e}");
-            }
-            Err(e) => {
-                return Err(e.context(format!(
-                    "determining the backing device of {}",
-                    dir.display()
-                )));
-            }
+            Err(e) if e.kind() == ErrorKind::NoDevice => log::debug!("{e}"),
+            Err(e) => return Err(e),
         }
     }
     Err(Error::new(
@@ -167,38 +164,61 @@ pub fn is_mount_point(path: &Path) -> Result<bool> {
     Ok(here.dev() != parent.dev() || here.ino() == parent.ino())
 }
 
-/// The device number of the block device behind `path`: a block node's own number, or the
-/// device a directory's file system lives on.
-fn backing_device(path: &Path) -> Result<DevNum> {
-    let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(format!("inspecting {shown}"), e))?;
-    if meta.file_type().is_block_device() {
-        return Ok(DevNum::from_dev(meta.rdev()));
+/// Opens `inner` below `root` as if `root` were `/` (symlinks, `..` and absolute paths stay
+/// inside it, like systemd's `chase`), without opening a device (`O_PATH`).
+fn open_in_root(root: &Path, inner: &str, shown: &Path) -> Result<OwnedFd> {
+    let flags = OFlags::PATH | OFlags::CLOEXEC;
+    let root_fd = rustix::fs::open(root, flags | OFlags::DIRECTORY, Mode::empty())
+        .map_err(|e| Error::io(format!("opening {}", root.display()), e))?;
+    match rustix::fs::openat2(&root_fd, inner, flags, Mode::empty(), ResolveFlags::IN_ROOT) {
+        // Kernels before 5.6 have no openat2; resolve as the host would.
+        Err(Errno::NOSYS) => rustix::fs::openat(&root_fd, inner, flags, Mode::empty()),
+        other => other,
     }
-    if !meta.is_dir() {
+    .map_err(|e| Error::io(format!("opening {}", shown.display()), e))
+}
+
+/// Opens a path on the host (following symlinks) without opening a device (`O_PATH`).
+fn open_on_host(path: &Path) -> Result<OwnedFd> {
+    rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))
+}
+
+/// The device number of the block device behind `fd` (an `O_PATH` fd of `path`): a block
+/// node's own number, or the device a directory's file system lives on.
+fn backing_device(fd: &OwnedFd, path: &Path) -> Result<DevNum> {
+    let shown = path.display();
+    let stat = rustix::fs::fstat(fd).map_err(|e| Error::io(format!("inspecting {shown}"), e))?;
+    let file_type = rustix::fs::FileType::from_raw_mode(stat.st_mode);
+    if file_type == rustix::fs::FileType::BlockDevice {
+        return Ok(DevNum::from_dev(stat.st_rdev));
+    }
+    if file_type != rustix::fs::FileType::Directory {
         return Err(Error::io(
             format!("{shown}: neither a directory nor a block device"),
             Errno::NOTBLK,
         ));
     }
-    let devnum = DevNum::from_dev(meta.dev());
+    let devnum = DevNum::from_dev(stat.st_dev);
     if devnum.major != 0 {
         return Ok(devnum);
     }
     // An anonymous device: btrfs (which may know its single device) or a virtual file system.
-    let dir = rustix::fs::open(
-        path,
-        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
-        rustix::fs::Mode::empty(),
-    )
-    .map_err(|e| Error::io(format!("opening {shown}"), e))?;
     let statfs =
-        rustix::fs::fstatfs(&dir).map_err(|e| Error::io(format!("inspecting {shown}"), e))?;
+        rustix::fs::fstatfs(fd).map_err(|e| Error::io(format!("inspecting {shown}"), e))?;
     #[allow(clippy::unnecessary_cast)] // f_type is i64 or u32 depending on the architecture.
     let magic = statfs.f_type as u64 & 0xffff_ffff;
     if magic != BTRFS_SUPER_MAGIC {
         return Err(not_backed(path));
     }
+    // The btrfs ioctls need a real (not O_PATH) descriptor of the directory.
+    let dir = rustix::fs::openat(
+        fd,
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::io(format!("opening {shown}"), e))?;
     btrfs_device(&dir, path)
 }
 
@@ -210,7 +230,7 @@ fn not_backed(path: &Path) -> Error {
 }
 
 /// The single device of the btrfs mounted at `path` (`dir` is open on it).
-fn btrfs_device(dir: &rustix::fd::OwnedFd, path: &Path) -> Result<DevNum> {
+fn btrfs_device(dir: &OwnedFd, path: &Path) -> Result<DevNum> {
     let shown = path.display();
     let info = ioctl::btrfs_fs_info(dir)
         .map_err(|e| Error::io(format!("querying btrfs at {shown}"), e))?;
