@@ -365,7 +365,7 @@ fn open_file(path: &Path, access: Access) -> Result<File> {
 /// power of two.
 pub(crate) fn aligned_range(offset: u64, len: u64, alignment: u64) -> Option<(u64, u64)> {
     let end = offset.checked_add(len)?;
-    let mask = alignment - 1;
+    let mask = alignment.checked_sub(1)?;
     let start = offset.checked_add(mask)? & !mask;
     let end = end & !mask;
     (end > start).then(|| (start, end - start))
@@ -388,6 +388,7 @@ mod tests {
         assert_eq!(aligned_range(268414976, 3584, 4096), None);
         assert_eq!(aligned_range(u64::MAX - 10, 5, 512), None);
         assert_eq!(aligned_range(10, u64::MAX, 512), None);
+        assert_eq!(aligned_range(0, 4096, 0), None);
     }
 
     /// A file in its own temporary directory, both removed on drop.
