@@ -5,5 +5,6 @@
 //! options into a `Plan` without I/O; `apply` is the only writer; `report` prints.
 
 pub mod config;
+pub mod disk;
 pub mod error;
 pub mod id128;
