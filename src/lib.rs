@@ -6,5 +6,6 @@
 
 pub mod config;
 pub mod error;
+pub mod host;
 pub mod id128;
 pub mod json;
