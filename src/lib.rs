@@ -9,3 +9,4 @@ pub mod error;
 pub mod host;
 pub mod id128;
 pub mod json;
+pub mod logger;
