@@ -28,7 +28,7 @@ pub const ATTRIBUTES_NV_BS_RT: u32 = 0x7;
 /// The largest payload read; firmware rarely allows more than 64 KiB per variable.
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
-const EFIVARFS_MAGIC: u64 = 0xde5e_81e4;
+const EFIVARFS_MAGIC: u32 = 0xde5e_81e4;
 
 /// One variable's contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +129,8 @@ pub fn write_variable(dir: &Path, name: &str, vendor: Uuid, variable: &Variable)
     }
     // efivarfs replaces the variable on write; anywhere else the old tail must go.
     let on_efivarfs = rustix::fs::fstatfs(&file)
-        .map(|s| s.f_type as u64 == EFIVARFS_MAGIC)
+        // Magic numbers are 32 bits; `f_type` is a signed word whose width varies.
+        .map(|s| s.f_type as u32 == EFIVARFS_MAGIC)
         .map_err(|e| Error::io(what("checking the file system of"), e))?;
     if !on_efivarfs {
         file.set_len(bytes.len() as u64)

@@ -6,8 +6,10 @@
 //! either), object keys must be unique, and numbers that overflow a double are rejected.
 //! Integers without fraction or exponent are kept exactly when they fit `u64` or `i64`.
 //!
-//! Memory: the parsed value takes at most about 16 bytes per input byte plus the string
-//! contents (the worst case is a long array of one-digit numbers), so `max_bytes` bounds it.
+//! Memory: a [`Value`] is 32 bytes and every value takes at least two input bytes (`0,`),
+//! so the parsed tree takes at most about 32 bytes per input byte including vector growth,
+//! plus the string contents: `max_bytes` bounds it (128 MiB for the 4 MiB default; use a
+//! smaller limit where that matters).
 
 use std::fmt;
 
@@ -404,12 +406,17 @@ impl Parser<'_> {
 
 /// The offset of a key that repeats an earlier one, if any; `O(n log n)`.
 fn first_duplicate_key(entries: &[(String, Value)], offsets: &[usize]) -> Option<usize> {
-    let mut order: Vec<usize> = (0..entries.len()).collect();
-    order.sort_by(|&a, &b| entries[a].0.cmp(&entries[b].0).then(a.cmp(&b)));
-    order
-        .windows(2)
-        .filter(|pair| entries[pair[0]].0 == entries[pair[1]].0)
-        .map(|pair| offsets.get(pair[1]).copied().unwrap_or(0))
+    let mut keys: Vec<(&str, usize)> = entries
+        .iter()
+        .map(|(key, _)| key.as_str())
+        .zip(offsets.iter().copied())
+        .collect();
+    keys.sort_unstable();
+    keys.windows(2)
+        .filter_map(|pair| match pair {
+            [(a, _), (b, offset)] if a == b => Some(*offset),
+            _ => None,
+        })
         .min()
 }
 
@@ -547,10 +554,48 @@ mod tests {
     }
 
     #[test]
+    fn values_stay_small_enough_for_the_memory_bound() {
+        assert!(std::mem::size_of::<Value>() <= 32);
+    }
+
+    #[test]
     fn error_converts_to_a_corrupt_error() {
         let e: Error = parse(b"[").unwrap_err().into();
         assert_eq!(e.kind(), ErrorKind::Corrupt);
         assert_eq!(e.to_string(), "JSON at byte 1: unexpected end of input");
+    }
+
+    /// Random inputs over JSON's alphabet (xorshift, fixed seed): every one either parses
+    /// and then survives a write/parse round trip, or fails with an offset inside the input.
+    #[test]
+    fn random_inputs_parse_or_fail_cleanly() {
+        const ALPHABET: &[u8] = b"{}[],:\"\\/ntrfue0123456789.-+Eab \n\xc3\xa4\xff";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut parsed = 0;
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let input: Vec<u8> = (0..len)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .collect();
+            match parse(&input) {
+                Ok(value) => {
+                    parsed += 1;
+                    assert_eq!(parse(value.to_short().as_bytes()).as_ref(), Ok(&value));
+                    assert_eq!(parse(value.to_pretty().as_bytes()).as_ref(), Ok(&value));
+                }
+                Err(e) => assert!(e.offset() <= input.len()),
+            }
+        }
+        assert!(
+            parsed > 100,
+            "the generator reaches valid JSON too ({parsed})"
+        );
     }
 
     #[test]
