@@ -7,4 +7,7 @@
 pub mod config;
 pub mod disk;
 pub mod error;
+pub mod host;
 pub mod id128;
+pub mod json;
+pub mod logger;

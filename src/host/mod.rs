@@ -1,0 +1,157 @@
+//! Facts about the running system: initrd or not, the kernel command line, EFI variables,
+//! machine-id, os-release, boot ID, and the factory-reset decision built from them.
+//!
+//! Each fact has a pure parser over bytes or strings and a thin reader on top. Readers
+//! take a [`System`], which says where the running system's files are (a prefix, `/`
+//! normally) and how to look up environment variables, so tests run on temporary
+//! directories with a made-up environment. Files of the *target* root (machine-id,
+//! os-release under `--root` or `/sysroot`) take that root as a plain path instead.
+
+pub mod cmdline;
+pub mod efivars;
+pub mod factory_reset;
+pub mod identity;
+pub mod initrd;
+pub mod os_release;
+#[cfg(test)]
+mod test_dir;
+
+use std::fmt;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Looks up an environment variable by name.
+pub type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Where the running system's files are and what its environment holds.
+pub struct System {
+    prefix: PathBuf,
+    env: EnvLookup,
+}
+
+impl System {
+    /// The real system: files under `/`, variables from the process environment
+    /// (variables that are not valid UTF-8 count as unset).
+    pub fn live() -> System {
+        System::new("/", |name| std::env::var(name).ok())
+    }
+
+    /// A system whose absolute paths live under `prefix`, with `env` as its environment.
+    pub fn new(
+        prefix: impl Into<PathBuf>,
+        env: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> System {
+        System {
+            prefix: prefix.into(),
+            env: Box::new(env),
+        }
+    }
+
+    /// The location of the running system's absolute path `absolute` (such as
+    /// `/proc/cmdline`).
+    pub fn path(&self, absolute: &str) -> PathBuf {
+        self.prefix.join(absolute.trim_start_matches('/'))
+    }
+
+    /// The value of environment variable `name`, if set.
+    pub fn var(&self, name: &str) -> Option<String> {
+        (self.env)(name)
+    }
+
+    /// The efivarfs mount: `/sys/firmware/efi/efivars`.
+    pub fn efivars_dir(&self) -> PathBuf {
+        self.path(efivars::EFIVARS_DIR)
+    }
+}
+
+impl fmt::Debug for System {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("System")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses a boolean the way systemd does: `1 yes y true t on` and `0 no n false f off`,
+/// in any case. Anything else, including the empty string, is not a boolean.
+fn parse_bool(s: &str) -> Option<bool> {
+    const TRUE: [&str; 6] = ["1", "yes", "y", "true", "t", "on"];
+    const FALSE: [&str; 6] = ["0", "no", "n", "false", "f", "off"];
+    if TRUE.iter().any(|t| t.eq_ignore_ascii_case(s)) {
+        Some(true)
+    } else if FALSE.iter().any(|f| f.eq_ignore_ascii_case(s)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Reads a whole small file, refusing files over `max` bytes; `None` if it does not exist.
+fn read_bounded(path: &Path, max: usize) -> Result<Option<Vec<u8>>> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
+    };
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    file.take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    if bytes.len() > max {
+        return Err(Error::new(
+            ErrorKind::Corrupt,
+            format!("{}: larger than {max} bytes", path.display()),
+        ));
+    }
+    Ok(Some(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans_as_systemd_reads_them() {
+        for t in ["1", "yes", "Y", "TRUE", "t", "On"] {
+            assert_eq!(parse_bool(t), Some(true), "{t}");
+        }
+        for f in ["0", "NO", "n", "False", "F", "off"] {
+            assert_eq!(parse_bool(f), Some(false), "{f}");
+        }
+        for bad in ["", "2", "yes ", " on", "enable", "nope"] {
+            assert_eq!(parse_bool(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn paths_live_under_the_prefix() {
+        let sys = System::new("/tmp/x", |n| (n == "A").then(|| "b".to_owned()));
+        assert_eq!(sys.path("/proc/cmdline"), Path::new("/tmp/x/proc/cmdline"));
+        assert_eq!(
+            sys.efivars_dir(),
+            Path::new("/tmp/x/sys/firmware/efi/efivars")
+        );
+        assert_eq!(sys.var("A").as_deref(), Some("b"));
+        assert_eq!(sys.var("B"), None);
+        assert!(format!("{sys:?}").contains("/tmp/x"));
+        assert_eq!(System::live().path("/etc"), Path::new("/etc"));
+    }
+
+    #[test]
+    fn bounded_reads_refuse_big_files_and_report_missing_ones() {
+        let scratch = test_dir::TestDir::new("host-read");
+        let dir = scratch.path();
+        let file = scratch.write("f", b"12345");
+        assert_eq!(
+            read_bounded(&file, 5).unwrap().as_deref(),
+            Some(&b"12345"[..])
+        );
+        let e = read_bounded(&file, 4).unwrap_err();
+        assert!(e.to_string().ends_with("larger than 4 bytes"), "{e}");
+        assert_eq!(read_bounded(&dir.join("missing"), 4).unwrap(), None);
+        assert!(read_bounded(dir, 4).is_err());
+    }
+}
