@@ -7,3 +7,4 @@
 pub mod config;
 pub mod error;
 pub mod id128;
+pub mod plan;
