@@ -25,13 +25,17 @@ pub fn round_down(v: u64, g: u64) -> u64 {
     v / g * g
 }
 
-/// The free space after an existing entry: up to the next entry that starts at or after its
-/// end, or to the end of the usable range, both on the grain.
-pub fn current_padding(disk: &DiskLayout, e: &ExistingPartition, grain: u64) -> u64 {
+/// The free space after entry `e` of `entries`: up to the next entry that starts at or after
+/// its end, or to the end of the usable range, both on the grain.
+pub fn current_padding(
+    disk: &DiskLayout,
+    entries: &[&ExistingPartition],
+    e: &ExistingPartition,
+    grain: u64,
+) -> u64 {
     let ss = disk.sector_size;
     let end = (e.last_lba + 1) * ss;
-    let next = disk
-        .partitions
+    let next = entries
         .iter()
         .map(|q| q.first_lba * ss)
         .filter(|&start| start >= end)
@@ -108,19 +112,24 @@ mod tests {
             disk_guid: Some(Uuid::from_u128(3)),
             partitions: vec![entry(1, 40, 2000), entry(0, 4100, 5000)],
         };
+        let all: Vec<&ExistingPartition> = disk.partitions.iter().collect();
         // End of the first at 2001*512 = 1024512, rounded up to 1028096; next start
         // 4100*512 = 2099200, rounded down to 2097152.
-        assert_eq!(current_padding(&disk, &disk.partitions[0], 4096), 1069056);
+        assert_eq!(current_padding(&disk, &all, all[0], 4096), 1069056);
         // The last one runs to the end of the usable range: 131039*512 rounded down.
+        let to_end = round_down(131039 * 512, 4096) - round_up(5001 * 512, 4096);
+        assert_eq!(current_padding(&disk, &all, all[1], 4096), to_end);
+        // Without the second entry (deleted by a factory reset) the first runs to the end.
         assert_eq!(
-            current_padding(&disk, &disk.partitions[1], 4096),
-            round_down(131039 * 512, 4096) - round_up(5001 * 512, 4096)
+            current_padding(&disk, &all[..1], all[0], 4096),
+            round_down(131039 * 512, 4096) - round_up(2001 * 512, 4096)
         );
         // An entry ending right before the next leaves nothing.
         let tight = DiskLayout {
             partitions: vec![entry(0, 40, 99), entry(1, 100, 200)],
             ..disk
         };
-        assert_eq!(current_padding(&tight, &tight.partitions[0], 4096), 0);
+        let all: Vec<&ExistingPartition> = tight.partitions.iter().collect();
+        assert_eq!(current_padding(&tight, &all, all[0], 4096), 0);
     }
 }

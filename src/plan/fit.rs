@@ -133,15 +133,11 @@ fn drop_one_priority(ctx: &mut Context) -> bool {
     true
 }
 
-/// An existing partition that cannot grow becomes foreign: it keeps its size, its on-disk
-/// label and UUID, and loses its supplement links.
+/// An existing partition that cannot grow becomes foreign: it keeps its size and loses its
+/// supplement links. The label and UUID assigned to it stay as v262 reports them, but a
+/// foreign entry's are never written (see `PlannedPartition::fills_label`).
 fn foreignize(ctx: &mut Context, p: usize) {
-    let part = &mut ctx.parts[p];
-    part.foreignized = true;
-    if let Some(c) = &part.current {
-        part.new_label = Some(c.label.clone());
-        part.new_uuid = c.uuid;
-    }
+    ctx.parts[p].foreignized = true;
     if let Some(t) = ctx.parts[p].supplement_for.take() {
         if ctx.parts[t].suppressing == Some(p) {
             ctx.parts[t].suppressing = None;

@@ -204,7 +204,7 @@ impl<'a> Context<'a> {
         for e in entries {
             let offset = e.first_lba * disk.sector_size;
             let size = (e.last_lba - e.first_lba + 1) * disk.sector_size;
-            let padding = area::current_padding(disk, e, self.grain);
+            let padding = area::current_padding(disk, entries, e, self.grain);
             let current = Current {
                 offset,
                 size,

@@ -42,20 +42,21 @@ pub fn place(ctx: &mut Context) -> Result<()> {
     Ok(())
 }
 
-/// The slot for new partition `p` (v262): the first free slot after the last existing managed
-/// partition of the same type, or the first free slot if there is none.
+/// The slot for new partition `p` (v262): the first free slot after the last existing
+/// partition of the same type (foreign ones count too), else the first free slot.
 fn free_slot(ctx: &Context, p: usize) -> Result<usize> {
     let taken = |s: usize| ctx.parts.iter().any(|q| q.slot == Some(s));
     let t = ctx.parts[p].type_uuid;
     let after_same_type = ctx
         .parts
         .iter()
-        .filter(|q| q.exists() && !q.is_foreign() && q.type_uuid == t)
+        .filter(|q| q.exists() && q.type_uuid == t)
         .filter_map(|q| q.slot)
         .max()
         .map_or(0, |s| s + 1);
     (after_same_type..ctx.entry_count)
         .find(|&s| !taken(s))
+        .or_else(|| (0..ctx.entry_count).find(|&s| !taken(s)))
         .ok_or_else(|| {
             Error::new(
                 ErrorKind::NoSpace,

@@ -38,19 +38,23 @@ pub struct PlannedPartition {
     /// A new partition left out because its priority level was dropped (or a supplement
     /// merged into its target). Nothing below but the label and UUID is meaningful then.
     pub dropped: bool,
-    /// A new partition that is planned (space, slot) but not written (`--defer-partitions*`).
+    /// Planned (space, slot) but not written (`--defer-partitions*`): a new partition is not
+    /// created, an existing one keeps its on-disk size, name and UUID. v262 reports the
+    /// planned values all the same.
     pub deferred: bool,
     pub activity: Activity,
     /// 0-based entry index; `None` when dropped.
     pub slot: Option<usize>,
     pub type_uuid: Uuid,
-    /// The GPT name the entry carries after the run.
+    /// The GPT name v262 assigns (and reports). New partitions are written with it; an
+    /// existing entry only gets it when `fills_label` is set and otherwise keeps its own.
     pub label: String,
-    /// The unique GUID the entry carries after the run.
+    /// The unique GUID v262 assigns (and reports); written like `label`, see `fills_uuid`.
     pub uuid: Uuid,
-    /// An existing entry whose empty name is filled in (written only if the table is).
+    /// An existing entry whose empty name is filled in (written only if the table is, and the
+    /// partition is not deferred).
     pub fills_label: bool,
-    /// An existing entry whose all-zero UUID is filled in (written only if the table is).
+    /// An existing entry whose all-zero UUID is filled in (same conditions).
     pub fills_uuid: bool,
     /// Start in bytes.
     pub offset: u64,
@@ -147,14 +151,12 @@ fn planned(ctx: &Context, p: usize, options: &PlanOptions) -> PlannedPartition {
         Some(c) if c.size != new_size => Activity::Resize,
         Some(_) => Activity::Unchanged,
     };
-    let managed_existing = current.filter(|_| !part.is_foreign() && !part.dropped);
-    let deferred = !part.exists()
-        && !part.dropped
-        && def.is_some_and(|d| {
-            options.defer.contains(&part.type_uuid)
-                || (options.defer_empty && label == "_empty")
-                || (options.defer_factory_reset && d.factory_reset)
-        });
+    // v262 checks deferral for every partition it would write, existing ones included.
+    let deferred = !part.dropped
+        && (options.defer.contains(&part.type_uuid)
+            || (options.defer_empty && label == "_empty")
+            || (options.defer_factory_reset && def.is_some_and(|d| d.factory_reset)));
+    let managed_existing = current.filter(|_| !part.is_foreign() && !part.dropped && !deferred);
     PlannedPartition {
         definition: part.def,
         foreign: part.is_foreign(),
