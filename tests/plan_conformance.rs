@@ -63,6 +63,11 @@ struct Case {
     expect: String,
     changed: bool,
     error: String,
+    /// v262's Varlink error for a failed fit: name, currentSizeBytes, minimalSizeBytes,
+    /// needFreeBytes.
+    varlink: Option<Fields>,
+    /// The file size `--size=auto` produced.
+    auto_size: Option<u64>,
     table: Option<Fields>,
     tparts: Vec<Fields>,
     json: Vec<Fields>,
@@ -92,6 +97,7 @@ fn parse_case(text: &str) -> Case {
                 let n = d.2.len() + 2; // line 1 is [Partition]
                 d.2.push((k.to_owned(), v.to_owned(), n));
             }
+            "result" if line.starts_with("result varlink=") => c.varlink = Some(fields(line)),
             "result" => {
                 let rest = &line["result ".len()..];
                 let (k, v) = rest.split_once('=').unwrap();
@@ -99,6 +105,7 @@ fn parse_case(text: &str) -> Case {
                     "rc" => c.rc = v.parse().unwrap(),
                     "changed" => c.changed = v == "yes",
                     "error" => c.error = v.to_owned(),
+                    "size" => c.auto_size = Some(v.parse().unwrap()),
                     _ => panic!("unknown result {k}"),
                 }
             }
@@ -564,6 +571,14 @@ fn check(path: &Path) -> Vec<String> {
     let c = parse_case(&text);
     let (disk, defs, options) = inputs(&c);
     let mut diffs = Vec::new();
+    if let Some(want) = c.auto_size {
+        // --size=auto grows the file to the minimal size (never shrinks it).
+        let got = plan::minimal_size(&disk, &defs, &options).unwrap();
+        if got.max(c.disk_size) != want {
+            diffs.push(format!("--size=auto: plan {got}, oracle file size {want}"));
+        }
+        return diffs;
+    }
     let checked = plan::plan(&disk, &defs, &options);
     let layout = match plan::layout(&disk, &defs, &options) {
         Err(e) => {
@@ -594,7 +609,31 @@ fn check(path: &Path) -> Vec<String> {
                 diffs.push(format!("plan() failed: {:?}", checked.err()));
             }
         }
-        (Err(_), rc) if rc != 0 && c.error.contains("Can't fit requested") => {}
+        (Err(shortfall), rc) if rc != 0 && c.error.contains("Can't fit requested") => {
+            if let Some(v) = &c.varlink {
+                let kind = if shortfall.disk_too_small() {
+                    "DiskTooSmall"
+                } else {
+                    "InsufficientFreeSpace"
+                };
+                let need_free = if kind == "DiskTooSmall" {
+                    0
+                } else {
+                    shortfall.need_free()
+                };
+                let got = format!(
+                    "{kind} current={} minimal={} need_free={need_free}",
+                    shortfall.disk_size, shortfall.minimal_size
+                );
+                let want = format!(
+                    "{} current={} minimal={} need_free={}",
+                    v["varlink"], v["current"], v["minimal"], v["need_free"]
+                );
+                if got != want {
+                    diffs.push(format!("shortfall:\n   plan   {got}\n   oracle {want}"));
+                }
+            }
+        }
         (Ok(plan), rc) if rc != 0 && c.error.contains("Failed to set GPT disk label") => {
             // core.md §9.5: v262 fails on an all-zero disk GUID; we derive one instead.
             let derived = uuid("6d3cc2ec-2d6b-4b0f-9a6f-87f5fa0fef5b");

@@ -177,10 +177,19 @@ pub fn shortfall(ctx: &Context) -> Shortfall {
         .map(|p| size::min_size_with_padding(ctx, p))
         .fold(0, u64::saturating_add);
     let largest_free_area = ctx.area_order.last().map_or(0, |&a| ctx.area_available(a));
+    let used_size = match ctx.disk_guid {
+        None => 0,
+        Some(_) => ctx
+            .parts
+            .iter()
+            .filter_map(|p| p.current_size())
+            .fold(metadata_size(ctx.sector_size), u64::saturating_add),
+    };
     Shortfall {
         minimal_size: minimal_size(ctx),
         foreign_size,
-        current_size: ctx.disk_size,
+        disk_size: ctx.disk_size,
+        used_size,
         needed,
         largest_free_area,
     }

@@ -25,6 +25,8 @@ mod place;
 mod result;
 mod size;
 #[cfg(test)]
+mod tests_examples;
+#[cfg(test)]
 mod tests_support;
 
 use std::fmt;
@@ -94,30 +96,47 @@ pub struct PlanOptions {
     pub fallback_entropy: [u8; 32],
 }
 
-/// Why the partitions do not fit, with the numbers the Varlink errors need. Computed after
-/// every droppable priority level was dropped, like v262's report.
+/// Why the partitions do not fit, with the numbers v262's Varlink errors carry. Computed
+/// after every droppable priority level was dropped, as v262 does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shortfall {
-    /// The smallest disk (bytes) that would hold every partition still wanted.
+    /// The smallest disk (bytes) that would hold every partition still wanted, existing and
+    /// foreign ones included (`minimalSizeBytes`).
     pub minimal_size: u64,
-    /// Bytes taken by foreign partitions (they count in `minimal_size`).
+    /// Bytes taken by foreign partitions.
     pub foreign_size: u64,
-    /// The disk's size in bytes.
-    pub current_size: u64,
+    /// The disk's size in bytes (`currentSizeBytes`).
+    pub disk_size: u64,
+    /// The GPT metadata allowance plus every existing partition (0 for a new table): what
+    /// v262 subtracts from `minimal_size` for `needFreeBytes`.
+    pub used_size: u64,
     /// Bytes the new partitions need at least, with their padding.
     pub needed: u64,
     /// Bytes usable for new partitions in the largest free area.
     pub largest_free_area: u64,
 }
 
+impl Shortfall {
+    /// Whether the disk is too small even without the foreign partitions (`DiskTooSmall`);
+    /// otherwise there is just not enough free space (`InsufficientFreeSpace`).
+    pub fn disk_too_small(&self) -> bool {
+        self.minimal_size.saturating_sub(self.foreign_size) > self.disk_size
+    }
+
+    /// `needFreeBytes` of `InsufficientFreeSpace`.
+    pub fn need_free(&self) -> u64 {
+        self.minimal_size.saturating_sub(self.used_size)
+    }
+}
+
 impl fmt::Display for Shortfall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "can't fit the requested partitions into the free space: they need {} bytes, the \
-             largest free area has {} bytes (a disk of at least {} bytes would be needed, this \
-             one has {} bytes)",
-            self.needed, self.largest_free_area, self.minimal_size, self.current_size
+            "can't fit the requested partitions into the free space: the new partitions need \
+             {} bytes, the largest free area has {} bytes; the disk would need at least {} \
+             bytes, it has {}",
+            self.needed, self.largest_free_area, self.minimal_size, self.disk_size
         )
     }
 }

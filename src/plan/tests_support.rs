@@ -85,11 +85,15 @@ pub fn existing(slot: usize, t: &str, first: u64, last: u64, label: &str) -> Exi
 
 /// A 512-byte-sector disk of `mib` MiB as libfdisk lays out a table on it.
 pub fn disk(mib: u64, partitions: Vec<ExistingPartition>) -> DiskLayout {
-    let n = mib * MIB / 512;
+    disk_sectors(mib * MIB / 512, 2048, partitions)
+}
+
+/// A 512-byte-sector disk of `n` sectors with a 128-entry table and the given first LBA.
+pub fn disk_sectors(n: u64, first: u64, partitions: Vec<ExistingPartition>) -> DiskLayout {
     DiskLayout {
         sector_size: 512,
-        disk_size: mib * MIB,
-        first_usable_lba: 2048,
+        disk_size: n * 512,
+        first_usable_lba: first,
         last_usable_lba: n - 34,
         entry_count: 128,
         disk_guid: if partitions.is_empty() {
@@ -131,4 +135,44 @@ pub fn context_with(
 
 pub fn part_label(ctx: &Context, p: usize) -> String {
     ctx.parts[p].new_label.clone().unwrap_or_default()
+}
+
+/// Plans `specs` on `disk` with default options.
+pub fn plan_on(disk: &DiskLayout, specs: &[&str]) -> super::Plan {
+    plan_with(disk, specs, &options())
+}
+
+pub fn plan_with(disk: &DiskLayout, specs: &[&str], options: &PlanOptions) -> super::Plan {
+    let defs = defs(specs);
+    match super::layout(disk, &defs, options) {
+        Ok(Ok(plan)) => plan,
+        Ok(Err(s)) => panic!("does not fit: {s}"),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The written table, compactly: (entry number, start sector, sectors, label), by entry.
+pub fn table(plan: &super::Plan) -> Vec<(usize, u64, u64, String)> {
+    let mut t: Vec<_> = plan
+        .partitions
+        .iter()
+        .filter(|p| !p.dropped)
+        .map(|p| {
+            let slot = p.slot.unwrap_or(usize::MAX);
+            (slot + 1, p.offset / 512, p.new_size / 512, p.label.clone())
+        })
+        .collect();
+    t.sort();
+    t
+}
+
+/// `table` with string labels, for literal expectations.
+pub fn rows(r: &[(usize, u64, u64, &str)]) -> Vec<(usize, u64, u64, String)> {
+    r.iter()
+        .map(|(a, b, c, d)| (*a, *b, *c, (*d).to_owned()))
+        .collect()
+}
+
+pub fn uuid(s: &str) -> Uuid {
+    Uuid::parse_str(s).unwrap()
 }
