@@ -48,7 +48,7 @@ impl Context<'_> {
     /// Where the area ends, measured from the preceding partition's current end.
     pub fn area_current_end(&self, a: usize) -> u64 {
         let area = &self.areas[a];
-        let free = area.size - area.allocated;
+        let free = area.size.saturating_sub(area.allocated);
         match area.after.and_then(|p| self.parts[p].current.as_ref()) {
             Some(c) => round_up(c.offset + c.size, self.grain).saturating_add(free),
             None => free,

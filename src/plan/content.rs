@@ -85,3 +85,52 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod plan_tests {
+    use super::super::tests_support::*;
+    use super::super::{ErrorKind, plan};
+    use super::*;
+    use crate::config::definition::Location;
+
+    fn with_format(spec: &str, format: &str, line: usize) -> Definition {
+        let mut d = def(spec);
+        d.format = Some(format.into());
+        d.content_keys = vec![ContentKey {
+            key: "Format",
+            at: Location {
+                file: d.path.clone(),
+                line,
+            },
+        }];
+        d
+    }
+
+    #[test]
+    fn only_partitions_to_create_are_refused() {
+        let defs = vec![def("10-root"), with_format("60-home", "ext4", 4)];
+        let e = plan(&disk(256, vec![]), &defs, &options()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert_eq!(
+            e.to_string(),
+            "/defs/60-home.conf:4: Format=ext4: creating file systems is not supported yet"
+        );
+        // Existing partitions keep their content.
+        let d = disk(256, vec![existing(0, "home", 2048, 2048 + 81919, "home")]);
+        assert!(plan(&d, &defs, &options()).is_ok());
+        // Swap signatures we write ourselves.
+        let swap = vec![with_format("10-gen:Type=linux-generic", "swap", 3)];
+        assert!(plan(&disk(256, vec![]), &swap, &options()).is_ok());
+        // Deferred ones are not created now.
+        let mut o = options();
+        o.defer = vec![defs[1].partition_type.uuid];
+        assert!(plan(&disk(256, vec![]), &defs, &o).is_ok());
+    }
+
+    #[test]
+    fn no_space_is_reported_before_content() {
+        let defs = vec![with_format("60-home", "ext4", 4)];
+        let e = plan(&disk(20, vec![]), &defs, &options()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NoSpace);
+    }
+}

@@ -8,7 +8,9 @@ use super::size;
 /// v262's GPT metadata allowance for `--size=auto`: 1 MiB before the first partition, the
 /// backup header sector and a 16 KiB backup entry array.
 fn metadata_size(sector_size: u64) -> u64 {
-    (1 << 20) + sector_size + 16384
+    (1u64 << 20)
+        .saturating_add(sector_size)
+        .saturating_add(16384)
 }
 
 /// Tries to fit, dropping priorities as needed. Returns false when nothing more can be
@@ -192,5 +194,116 @@ pub fn shortfall(ctx: &Context) -> Shortfall {
         used_size,
         needed,
         largest_free_area,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests_support::*;
+    use super::super::{ErrorKind, layout, minimal_size, plan};
+
+    /// Three foreign blockers leave gaps of 20 MiB, 100 MiB and the rest of a 256 MiB disk.
+    fn gappy() -> super::super::DiskLayout {
+        disk(
+            256,
+            vec![
+                existing(0, "linux-generic", 2048, 4095, "a"),
+                existing(1, "linux-generic", 45056, 47103, "b"),
+                existing(2, "linux-generic", 251904, 253951, "c"),
+            ],
+        )
+    }
+
+    #[test]
+    fn new_partitions_go_to_the_smallest_area_that_fits() {
+        let plan = plan_on(
+            &gappy(),
+            &[
+                "10-home:SizeMinBytes=30M",
+                "20-srv",
+                "30-var:SizeMinBytes=90M",
+            ],
+        );
+        let start = |i: usize| plan.partitions[i].offset / 512;
+        // home (30M) skips the 20M gap for the 100M one; srv (10M) takes the 20M gap; var
+        // (90M) no longer fits the 100M gap and goes to the end.
+        assert_eq!(start(1), 4096);
+        assert_eq!(start(0), 47104);
+        assert_eq!(start(2), 253952);
+    }
+
+    #[test]
+    fn priority_levels_drop_from_the_top_and_never_below_one() {
+        let specs = [
+            "10-root:SizeMinBytes=20M",
+            "20-home:SizeMinBytes=20M:Priority=3",
+            "30-srv:SizeMinBytes=20M:Priority=2",
+            "40-var:SizeMinBytes=20M:Priority=1",
+        ];
+        let planned = plan_on(&disk(50, vec![]), &specs);
+        let dropped: Vec<bool> = planned.partitions.iter().map(|p| p.dropped).collect();
+        assert_eq!(dropped, [false, true, true, false]);
+        let defs = defs(&[
+            "10-root:SizeMinBytes=30M:Priority=-5",
+            "20-home:SizeMinBytes=30M",
+        ]);
+        let r = layout(&disk(40, vec![]), &defs, &options()).unwrap();
+        assert!(r.is_err(), "levels <= 0 are never dropped");
+        let e = plan(&disk(40, vec![]), &defs, &options()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NoSpace);
+    }
+
+    #[test]
+    fn existing_partitions_that_cannot_grow_become_foreign() {
+        let d = disk(
+            128,
+            vec![
+                existing(0, "root", 2048, 2048 + 40959, "root"),
+                existing(1, "linux-generic", 43008, 45055, "blocker"),
+            ],
+        );
+        let plan = plan_on(
+            &d,
+            &[
+                "10-root:SizeMinBytes=100M:Priority=1",
+                "20-home:SizeMinBytes=20M",
+            ],
+        );
+        let root = &plan.partitions[0];
+        assert!(root.foreign && root.existing && !root.dropped);
+        assert_eq!(root.new_size, root.old_size);
+        assert_eq!(plan.partitions[1].activity, super::super::Activity::Create);
+    }
+
+    #[test]
+    fn minimal_size_counts_metadata_and_every_minimum() {
+        let specs = [
+            "50-root",
+            "60-home",
+            "70-swap:SizeMinBytes=64M:SizeMaxBytes=1G",
+        ];
+        let defs = defs(&specs);
+        let empty = disk_sectors(100, 34, vec![]);
+        assert_eq!(minimal_size(&empty, &defs, &options()).unwrap(), 89145856);
+        let mut big = empty.clone();
+        big.sector_size = 4096;
+        assert_eq!(minimal_size(&big, &defs, &options()).unwrap(), 89149440);
+    }
+
+    #[test]
+    fn shortfall_names_the_numbers() {
+        let d = disk(
+            64,
+            vec![existing(0, "linux-generic", 2048, 2048 + 81919, "f")],
+        );
+        let defs = defs(&["10-home:SizeMinBytes=30M"]);
+        let s = layout(&d, &defs, &options()).unwrap().unwrap_err();
+        assert_eq!(s.minimal_size, 74465792);
+        assert_eq!(s.foreign_size, 40 << 20);
+        assert!(!s.disk_too_small());
+        assert_eq!(s.need_free(), 30 << 20);
+        assert_eq!(s.needed, 30 << 20);
+        let e = plan(&d, &defs, &options()).unwrap_err();
+        assert!(e.to_string().contains("need 31457280 bytes"), "{e}");
     }
 }

@@ -197,3 +197,37 @@ mod tests {
         assert_eq!(scale(u64::MAX, 1_000_000, 1_000_001), u64::MAX / 2);
     }
 }
+
+#[cfg(test)]
+mod area_tests {
+    use super::super::tests_support::*;
+
+    #[test]
+    fn leftover_becomes_padding_of_the_last_partition_rounded_down() {
+        // A foreign partition at LBA 34 with an odd size: its charge (rounded up) leaves a
+        // span that is not a multiple of the grain.
+        let mut d = disk(64, vec![existing(0, "linux-generic", 34, 20034, "x")]);
+        d.first_usable_lba = 34;
+        let plan = plan_on(&d, &["10-home:SizeMinBytes=8M:SizeMaxBytes=8M"]);
+        let home = &plan.partitions[0];
+        assert_eq!(home.offset, 10260480);
+        assert_eq!(home.new_padding, 48435200);
+        assert_eq!(plan.partitions[1].new_padding, 0);
+    }
+
+    #[test]
+    fn overcharge_and_undercharge_settle_before_the_rest_is_shared() {
+        let plan = plan_on(
+            &disk(1024, vec![]),
+            &[
+                "10-home:Weight=1:SizeMinBytes=100M",
+                "20-srv:Weight=1000:SizeMaxBytes=50M",
+                "30-var:Weight=1000",
+            ],
+        );
+        let sizes: Vec<u64> = plan.partitions.iter().map(|p| p.new_size >> 20).collect();
+        // home needs more than its share, srv accepts less: var gets everything else.
+        assert_eq!(sizes[..2], [100, 50]);
+        assert_eq!(plan.partitions[2].new_size, 1072672768 - (150 << 20));
+    }
+}

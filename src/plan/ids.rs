@@ -167,3 +167,46 @@ mod tests {
         assert_eq!(fallback_uuid(&e, 3).get_version_num(), 4);
     }
 }
+
+#[cfg(test)]
+mod assign_tests {
+    use super::super::tests_support::*;
+
+    #[test]
+    fn counters_include_explicit_and_dropped_partitions() {
+        let plan = plan_on(
+            &disk(64, vec![]),
+            &[
+                "10-home:UUID=11111111-2222-4333-8444-555555555555:SizeMaxBytes=8M",
+                "20-home:UUID=null:SizeMaxBytes=8M",
+                "30-home:SizeMinBytes=1G:Priority=1",
+                "40-home:SizeMaxBytes=8M",
+            ],
+        );
+        let p = &plan.partitions;
+        assert_eq!(p[0].uuid, uuid("11111111-2222-4333-8444-555555555555"));
+        assert!(p[1].uuid.is_nil());
+        assert!(p[2].dropped);
+        assert_eq!(p[2].uuid, uuid("fdfcae13-d6c5-4864-b47e-3ed2144f078b"));
+        assert_eq!(p[3].uuid, uuid("76edfd2a-ba9a-4691-af45-00d25d4a2ac6"));
+    }
+
+    #[test]
+    fn a_colliding_derived_uuid_is_replaced() {
+        let mut srv = existing(0, "srv", 2048, 4095, "s");
+        srv.uuid = uuid("942ca261-2978-4d8a-8c08-e916c5bf9d3a");
+        let plan = plan_on(&disk(64, vec![srv]), &["10-home:SizeMaxBytes=8M"]);
+        let home = &plan.partitions[0];
+        assert_ne!(home.uuid, uuid("942ca261-2978-4d8a-8c08-e916c5bf9d3a"));
+        assert_eq!(home.uuid.get_version_num(), 4);
+        // A later explicit UUID= counts as taken too.
+        let plan = plan_on(
+            &disk(64, vec![]),
+            &[
+                "10-home:SizeMaxBytes=8M",
+                "20-srv:UUID=942ca261-2978-4d8a-8c08-e916c5bf9d3a:SizeMaxBytes=8M",
+            ],
+        );
+        assert_ne!(plan.partitions[0].uuid, plan.partitions[1].uuid);
+    }
+}

@@ -359,3 +359,155 @@ fn check_layout(disk: &DiskLayout) -> Result<()> {
 fn corrupt(message: String) -> Error {
     Error::new(ErrorKind::Corrupt, message)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests_support::{defs, disk, existing, options};
+    use super::*;
+
+    fn load(
+        specs: &[&str],
+        parts: Vec<ExistingPartition>,
+        o: &PlanOptions,
+    ) -> Result<Context<'static>> {
+        let defs: &'static [Definition] = Box::leak(defs(specs).into_boxed_slice());
+        Context::load(&disk(256, parts), defs, o)
+    }
+
+    #[test]
+    fn entries_bind_in_slot_order_and_foreign_ones_are_appended() {
+        // Slot 1 lies before slot 3 on disk only by number: matching goes by slot.
+        let parts = vec![
+            existing(3, "home", 2048, 4095, "low"),
+            existing(1, "home", 8192, 10239, "high"),
+            existing(2, "var", 4096, 6143, "v"),
+            existing(0, "home", 12288, 14335, "third"),
+        ];
+        let ctx = load(&["10-home", "20-home", "30-srv"], parts, &options()).unwrap();
+        let label = |p: usize| ctx.parts[p].current.as_ref().map(|c| c.label.clone());
+        assert_eq!(label(0).as_deref(), Some("third"));
+        assert_eq!(label(1).as_deref(), Some("high"));
+        assert_eq!(label(2), None);
+        // Foreign entries follow the definitions, in slot order.
+        assert_eq!(ctx.parts.len(), 5);
+        assert!(ctx.parts[3].def.is_none() && ctx.parts[4].def.is_none());
+        assert_eq!(label(3).as_deref(), Some("v"));
+        assert_eq!(label(4).as_deref(), Some("low"));
+    }
+
+    #[test]
+    fn type_filters_remove_definitions_entirely() {
+        let mut o = options();
+        o.exclude = Some(vec![home()]);
+        let ctx = load(
+            &["10-home", "20-srv"],
+            vec![existing(0, "home", 2048, 4095, "")],
+            &o,
+        )
+        .unwrap();
+        assert_eq!(ctx.parts.len(), 2);
+        assert!(ctx.parts[0].def == Some(1) && ctx.parts[1].is_foreign());
+        let mut o = options();
+        o.include = Some(vec![home()]);
+        let ctx = load(&["10-home", "20-srv"], vec![], &o).unwrap();
+        assert_eq!(ctx.parts.len(), 1);
+        assert_eq!(ctx.parts[0].def, Some(0));
+    }
+
+    #[test]
+    fn factory_reset_deletes_bound_partitions_and_binds_again() {
+        let parts = vec![
+            existing(0, "root", 2048, 4095, "A"),
+            existing(1, "root", 4096, 6143, "B"),
+            existing(2, "home", 6144, 8191, "H"),
+        ];
+        let mut o = options();
+        o.factory_reset = true;
+        let ctx = load(
+            &["10-root:FactoryReset=yes", "20-root", "30-home"],
+            parts,
+            &o,
+        )
+        .unwrap();
+        let slots: Vec<usize> = ctx.deleted.iter().map(|e| e.slot).collect();
+        assert_eq!(slots, [0]);
+        // B now binds to the first root definition; the second one will be created.
+        assert_eq!(ctx.parts[0].current.as_ref().unwrap().label, "B");
+        assert!(!ctx.parts[1].exists());
+        assert_eq!(ctx.parts[2].current.as_ref().unwrap().label, "H");
+        // A's space is free again: the area before the first partition.
+        assert!(
+            ctx.areas
+                .iter()
+                .any(|a| a.after.is_none() && a.size == 1 << 20)
+        );
+    }
+
+    #[test]
+    fn corrupt_layouts_are_refused() {
+        let bad = |f: &dyn Fn(&mut DiskLayout)| {
+            let mut d = disk(64, vec![existing(0, "root", 2048, 4095, "")]);
+            f(&mut d);
+            let defs: &'static [Definition] = Box::leak(defs(&["10-root"]).into_boxed_slice());
+            Context::load(&d, defs, &options()).err().map(|e| e.kind())
+        };
+        assert_eq!(bad(&|_| {}), None);
+        assert_eq!(bad(&|d| d.sector_size = 1000), Some(ErrorKind::Corrupt));
+        assert_eq!(
+            bad(&|d| d.partitions[0].first_lba = 100),
+            Some(ErrorKind::Corrupt)
+        );
+        assert_eq!(
+            bad(&|d| d.partitions[0].last_lba = u64::MAX),
+            Some(ErrorKind::Corrupt)
+        );
+        assert_eq!(
+            bad(&|d| d.partitions[0].last_lba = 10),
+            Some(ErrorKind::Corrupt)
+        );
+        assert_eq!(
+            bad(&|d| d.partitions[0].slot = 128),
+            Some(ErrorKind::Corrupt)
+        );
+        assert_eq!(
+            bad(&|d| d.last_usable_lba = u64::MAX),
+            Some(ErrorKind::Corrupt)
+        );
+        assert_eq!(
+            bad(&|d| d.partitions.push(d.partitions[0].clone())),
+            Some(ErrorKind::Corrupt)
+        );
+        assert_eq!(
+            bad(&|d| d.partitions[0].type_uuid = Uuid::nil()),
+            Some(ErrorKind::Corrupt)
+        );
+    }
+
+    #[test]
+    fn supplements_link_unless_the_supplement_exists() {
+        let specs = ["10-esp", "20-xbootldr:SupplementFor=10-esp"];
+        let ctx = load(&specs, vec![], &options()).unwrap();
+        assert_eq!(ctx.parts[0].suppressing, Some(1));
+        assert!(ctx.is_suppressed(1));
+        let ctx = load(
+            &specs,
+            vec![existing(0, "xbootldr", 2048, 4095, "")],
+            &options(),
+        )
+        .unwrap();
+        assert_eq!(ctx.parts[0].suppressing, None);
+        assert!(!ctx.is_suppressed(1));
+        let err = load(
+            &["10-esp", "20-xbootldr:SupplementFor=nope"],
+            vec![],
+            &options(),
+        );
+        assert_eq!(err.err().map(|e| e.kind()), Some(ErrorKind::Config));
+    }
+
+    fn home() -> Uuid {
+        crate::config::types::PartitionType::parse("home")
+            .unwrap()
+            .uuid
+    }
+}

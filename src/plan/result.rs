@@ -100,6 +100,8 @@ pub struct Plan {
     /// or grown. Filling in labels or UUIDs alone writes nothing ("No changes.").
     pub changed: bool,
     pub deleted: Vec<DeletedPartition>,
+    /// Definitions in order, then foreign entries. v262's table and JSON show the ones not
+    /// dropped, sorted by offset.
     pub partitions: Vec<PlannedPartition>,
 }
 
@@ -180,5 +182,116 @@ fn planned(ctx: &Context, p: usize, options: &PlanOptions) -> PlannedPartition {
             (None, Some(d)) => size::new_attributes(d),
             (None, None) => 0,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests_support::*;
+    use super::*;
+
+    const NIL: &str = "00000000-0000-0000-0000-000000000000";
+
+    fn blank_root(size: u64) -> super::super::ExistingPartition {
+        let mut root = existing(0, "root", 2048, 2048 + size - 1, "");
+        root.uuid = uuid(NIL);
+        root
+    }
+
+    #[test]
+    fn filling_a_label_or_uuid_alone_changes_nothing() {
+        let plan = plan_on(
+            &disk(256, vec![blank_root(32768)]),
+            &["10-root:SizeMaxBytes=16M"],
+        );
+        let root = &plan.partitions[0];
+        assert!(root.fills_label && root.fills_uuid);
+        assert_eq!(root.label, "root-x86-64");
+        assert_eq!(root.uuid, uuid("b08c4df5-f14d-44a6-b87b-5d48dbb3ffe9"));
+        assert_eq!(root.activity, Activity::Unchanged);
+        assert!(!plan.changed);
+        // With growth the table is written, and the fills with it.
+        let plan = plan_on(&disk(256, vec![blank_root(32768)]), &["10-root"]);
+        assert!(plan.changed && plan.partitions[0].fills_label);
+    }
+
+    #[test]
+    fn an_all_zero_disk_guid_is_replaced_by_the_derived_one() {
+        let mut d = disk(256, vec![existing(0, "root", 2048, 4095, "root")]);
+        d.disk_guid = Some(uuid(NIL));
+        let plan = plan_on(&d, &["10-root"]);
+        assert!(plan.fills_disk_guid && !plan.new_table);
+        assert_eq!(plan.disk_guid, uuid("88037571-2d10-4560-ad11-28550017e775"));
+        d.disk_guid = Some(uuid("bbbbbbbb-0000-4000-8000-000000000001"));
+        let plan = plan_on(&d, &["10-root"]);
+        assert!(!plan.fills_disk_guid);
+        assert_eq!(plan.disk_guid, uuid("bbbbbbbb-0000-4000-8000-000000000001"));
+    }
+
+    #[test]
+    fn a_foreignized_partition_is_reported_but_never_filled() {
+        // core.md §9.4: v262 assigns a label and UUID, then drops the priority level and
+        // aborts when writing. We leave the entry untouched.
+        let d = disk(
+            128,
+            vec![
+                blank_root(40960),
+                existing(1, "linux-generic", 43008, 45055, "blocker"),
+            ],
+        );
+        let plan = plan_on(
+            &d,
+            &[
+                "10-root:SizeMinBytes=100M:Priority=1",
+                "20-home:SizeMinBytes=20M",
+            ],
+        );
+        let root = &plan.partitions[0];
+        assert!(root.foreign && !root.fills_label && !root.fills_uuid);
+        assert_eq!(root.label, "root-x86-64");
+        assert!(plan.changed);
+    }
+
+    #[test]
+    fn deferral_applies_to_existing_partitions_too() {
+        let mut o = options();
+        o.defer = vec![uuid("4f68bce3-e8cd-4db1-96e7-fbcaf984b709")];
+        let plan = plan_with(&disk(256, vec![blank_root(32768)]), &["10-root"], &o);
+        let root = &plan.partitions[0];
+        assert!(root.deferred && root.existing);
+        assert_eq!(root.activity, Activity::Resize);
+        assert!(!root.fills_label && !root.fills_uuid);
+    }
+
+    #[test]
+    fn factory_reset_deletions_are_listed_and_force_a_write() {
+        let mut o = options();
+        o.factory_reset = true;
+        let d = disk(
+            256,
+            vec![
+                existing(0, "root", 2048, 2048 + 262143, "root"),
+                existing(1, "home", 264192, 264192 + 20479, "home"),
+            ],
+        );
+        let plan = plan_with(
+            &d,
+            &[
+                "10-root:SizeMaxBytes=128M",
+                "20-home:FactoryReset=yes:SizeMaxBytes=10M",
+            ],
+            &o,
+        );
+        assert_eq!(
+            plan.deleted,
+            [DeletedPartition {
+                slot: 1,
+                offset: 264192 * 512,
+                size: 20480 * 512
+            }]
+        );
+        assert!(plan.changed);
+        let home = &plan.partitions[1];
+        assert_eq!((home.activity, home.slot), (Activity::Create, Some(1)));
     }
 }

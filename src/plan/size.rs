@@ -76,6 +76,12 @@ fn merged_size_max(def: &Definition, supplement: Option<&Definition>) -> Option<
     }
 }
 
+/// Verity signature partitions are 16 KiB. v262 would shrink a larger existing one (and
+/// abort on an assertion); existing partitions are never shrunk, so it keeps its size.
+fn verity_sig_size(current: Option<u64>) -> u64 {
+    current.map_or(VERITY_SIG_SIZE, |c| c.max(VERITY_SIG_SIZE))
+}
+
 /// The smallest size the partition may have.
 pub fn min_size(ctx: &Context, p: usize) -> u64 {
     let part = &ctx.parts[p];
@@ -83,7 +89,7 @@ pub fn min_size(ctx: &Context, p: usize) -> u64 {
         return part.current_size().unwrap_or(0);
     };
     if def.partition_type.is_verity_sig() {
-        return VERITY_SIG_SIZE;
+        return verity_sig_size(part.current_size());
     }
     let g = ctx.grain;
     let mut sz = part.current_size().unwrap_or(HARD_MIN_SIZE);
@@ -116,7 +122,7 @@ pub fn max_size(ctx: &Context, p: usize) -> u64 {
         return part.current_size().unwrap_or(0);
     };
     if def.partition_type.is_verity_sig() {
-        return VERITY_SIG_SIZE;
+        return verity_sig_size(part.current_size());
     }
     let Some(m) = merged_size_max(def, ctx.suppressed_def(p)) else {
         return u64::MAX;
@@ -258,5 +264,88 @@ mod tests {
         assert_eq!(merged_size_max(&t, Some(&s)), Some(300 * MIB));
         s.size_max = Some(200 * MIB);
         assert_eq!(merged_size_max(&t, Some(&s)), Some(200 * MIB));
+    }
+}
+
+#[cfg(test)]
+mod minimum_tests {
+    use super::super::tests_support::{context_with, existing};
+    use super::*;
+
+    fn min_of(spec: &str) -> u64 {
+        let ctx = context_with(&[spec], &[], |_| {});
+        min_size(&ctx, 0)
+    }
+
+    #[test]
+    fn file_system_minimums_of_v262() {
+        assert_eq!(min_of("10-home"), 10 * MIB);
+        assert_eq!(min_of("10-home:SizeMaxBytes=4K:Format=ext4"), 32 * MIB);
+        assert_eq!(min_of("10-home:Format=xfs"), 300 * MIB);
+        assert_eq!(min_of("10-home:Format=btrfs"), 256 * MIB);
+        assert_eq!(min_of("10-esp:Format=vfat"), 260 * MIB);
+        assert_eq!(min_of("10-xbootldr:Format=vfat:SizeMinBytes=1M"), 260 * MIB);
+        assert_eq!(min_of("10-home:Format=vfat:SizeMinBytes=4K"), 4096);
+        assert_eq!(min_of("10-swap:SizeMinBytes=4K"), 4096);
+        assert_eq!(min_of("10-home:Format=erofs"), 4096);
+        assert_eq!(min_of("10-home:Format=empty:SizeMinBytes=4K"), 4096);
+        assert_eq!(min_of("10-home:SizeMinBytes=5000"), 8192);
+        assert_eq!(min_of("10-root-verity-sig:Type=root-verity-sig"), 16384);
+    }
+
+    #[test]
+    fn esp_minimum_follows_the_file_system_sector_size() {
+        let mut ctx = context_with(&["10-esp:Format=vfat"], &[], |_| {});
+        ctx.default_fs_sector_size = 512;
+        assert_eq!(min_size(&ctx, 0), 100 * MIB);
+        ctx.sector_size = 4096;
+        assert_eq!(min_size(&ctx, 0), 260 * MIB);
+    }
+
+    #[test]
+    fn encryption_and_verity_change_the_minimum() {
+        let mut ctx = context_with(&["10-home:SizeMinBytes=4K"], &[], |_| {});
+        let mut d = ctx.defs[0].clone();
+        d.encrypt = Encrypt::KeyFile;
+        d.format = Some("ext4".into());
+        let leaked: &'static [Definition] = Box::leak(vec![d.clone()].into_boxed_slice());
+        ctx.defs = leaked;
+        assert_eq!(min_size(&ctx, 0), LUKS_OVERHEAD + 32 * MIB);
+        d.encrypt = Encrypt::Off;
+        d.format = None;
+        d.size_min = None;
+        d.verity = Verity::Data;
+        ctx.defs = Box::leak(vec![d].into_boxed_slice());
+        assert_eq!(min_size(&ctx, 0), 4096);
+    }
+
+    #[test]
+    fn existing_partitions_never_shrink() {
+        let disk = [existing(0, "home", 2048, 2048 + 40959, "")];
+        let ctx = context_with(&["10-home:SizeMaxBytes=8M"], &disk, |_| {});
+        assert_eq!(min_size(&ctx, 0), 20 * MIB);
+        assert_eq!(max_size(&ctx, 0), 20 * MIB);
+        let sig = [existing(0, "root-verity-sig", 2048, 4095, "")];
+        let ctx = context_with(&["10-sig:Type=root-verity-sig"], &sig, |_| {});
+        assert_eq!((min_size(&ctx, 0), max_size(&ctx, 0)), (MIB, MIB));
+        // Unaligned starts need room to end on the grain.
+        let odd = [existing(0, "home", 2049, 2049 + 20479, "")];
+        let ctx = context_with(&["10-home:PaddingMinBytes=4K"], &odd, |_| {});
+        assert_eq!(
+            min_size_with_padding(&ctx, 0),
+            round_up(2049 * 512 + 10 * MIB + 4096, 4096) - 2049 * 512
+        );
+    }
+
+    #[test]
+    fn foreign_partitions_are_fixed() {
+        let disk = [existing(0, "var", 2048, 2048 + 2047, "")];
+        let ctx = context_with(&["10-home"], &disk, |_| {});
+        assert_eq!((min_size(&ctx, 1), max_size(&ctx, 1)), (MIB, MIB));
+        assert_eq!(
+            (weight(&ctx, 1), padding_weight(&ctx, 1), priority(&ctx, 1)),
+            (1000, 0, 0)
+        );
+        assert_eq!((min_padding(&ctx, 1), max_padding(&ctx, 1)), (0, u64::MAX));
     }
 }
