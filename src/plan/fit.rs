@@ -18,7 +18,7 @@ fn metadata_size(sector_size: u64) -> u64 {
 pub fn fit(ctx: &mut Context) -> bool {
     // Each round drops at least one priority level or stops, so it ends.
     for _ in 0..=ctx.parts.len() {
-        if allocate(ctx) || unmerge_and_allocate(ctx, 0) {
+        if allocate(ctx) || unmerge_and_allocate(ctx) {
             drop_suppressed(ctx);
             return true;
         }
@@ -70,24 +70,38 @@ fn allocate(ctx: &mut Context) -> bool {
     true
 }
 
-/// Un-merges supplements, one first and then more, until the allocation succeeds.
-fn unmerge_and_allocate(ctx: &mut Context, depth: usize) -> bool {
+/// How many allocation attempts the supplement search may make. v262's search tries every
+/// order of un-merging, which grows factorially; real configurations have a handful of
+/// supplements and stay far below this.
+const UNMERGE_BUDGET: usize = 10_000;
+
+/// Un-merges supplements, one first and then more (in v262's order), until the allocation
+/// succeeds.
+fn unmerge_and_allocate(ctx: &mut Context) -> bool {
+    let mut budget = UNMERGE_BUDGET;
+    unmerge_search(ctx, &mut budget)
+}
+
+fn unmerge_search(ctx: &mut Context, budget: &mut usize) -> bool {
     let targets: Vec<usize> = (0..ctx.parts.len())
         .filter(|&p| ctx.parts[p].suppressing.is_some())
         .collect();
-    if targets.is_empty() || depth > ctx.parts.len() {
-        return false;
-    }
     for &t in &targets {
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
         let s = ctx.parts[t].suppressing.take();
         if allocate(ctx) {
             return true;
         }
         ctx.parts[t].suppressing = s;
     }
+    // Each level un-merges one more supplement, so the recursion is as deep as there are
+    // supplements.
     for &t in &targets {
         let s = ctx.parts[t].suppressing.take();
-        if unmerge_and_allocate(ctx, depth + 1) {
+        if unmerge_search(ctx, budget) {
             return true;
         }
         ctx.parts[t].suppressing = s;
@@ -273,6 +287,27 @@ mod tests {
         assert!(root.foreign && root.existing && !root.dropped);
         assert_eq!(root.new_size, root.old_size);
         assert_eq!(plan.partitions[1].activity, super::super::Activity::Create);
+    }
+
+    #[test]
+    fn supplement_search_is_bounded() {
+        // 12 targets with a supplement each on a disk too small for any of them: v262 would
+        // try 12! orders of un-merging.
+        let names: Vec<String> = (0..12)
+            .flat_map(|i| {
+                [
+                    format!("{i:02}a:Type=linux-generic:SizeMinBytes=10M"),
+                    format!("{i:02}b:Type=linux-generic:SupplementFor={i:02}a"),
+                ]
+            })
+            .collect();
+        let specs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let defs = defs(&specs);
+        let r = layout(&disk(8, vec![]), &defs, &options()).unwrap();
+        assert!(r.is_err());
+        // With room, the merges hold: one partition per target.
+        let p = plan_on(&disk(512, vec![]), &specs);
+        assert_eq!(p.partitions.iter().filter(|p| !p.dropped).count(), 12);
     }
 
     #[test]

@@ -109,7 +109,7 @@ pub struct Context<'a> {
     pub areas: Vec<Area>,
     /// The order of `areas` left by the last allocation (smallest available space first).
     pub area_order: Vec<usize>,
-    /// Slots of partitions deleted by the factory reset, with their ranges.
+    /// The entries the factory reset deletes.
     pub deleted: Vec<ExistingPartition>,
 }
 
@@ -154,7 +154,7 @@ impl<'a> Context<'a> {
         if options.factory_reset && disk.disk_guid.is_some() {
             // v262 deletes the bound FactoryReset=yes partitions, writes, re-reads the table and
             // starts over; binding again on the reduced table gives the same final result.
-            let doomed = ctx.bind(&entries, disk)?;
+            let doomed = ctx.bind(&entries, disk);
             let doomed: Vec<usize> = doomed
                 .iter()
                 .filter(|(p, _)| {
@@ -174,7 +174,7 @@ impl<'a> Context<'a> {
             ctx.areas.clear();
             ctx.add_definitions(options);
         }
-        ctx.bind(&entries, disk)?;
+        ctx.bind(&entries, disk);
         ctx.link_supplements()?;
         ctx.add_leading_area(&entries);
         Ok(ctx)
@@ -195,11 +195,7 @@ impl<'a> Context<'a> {
     /// Binds entries (in slot order) to the first unbound definition of their type, appends
     /// the rest as foreign, and adds the free area after each. Returns (list index, slot) of
     /// the bound ones.
-    fn bind(
-        &mut self,
-        entries: &[&ExistingPartition],
-        disk: &DiskLayout,
-    ) -> Result<Vec<(usize, usize)>> {
+    fn bind(&mut self, entries: &[&ExistingPartition], disk: &DiskLayout) -> Vec<(usize, usize)> {
         let mut bound = Vec::new();
         for e in entries {
             let offset = e.first_lba * disk.sector_size;
@@ -239,7 +235,7 @@ impl<'a> Context<'a> {
                 self.parts[index].padding_area = Some(self.areas.len() - 1);
             }
         }
-        Ok(bound)
+        bound
     }
 
     /// The area before the first partition (or the whole window on an empty table).

@@ -5,14 +5,14 @@
 //! disk GUID) is the one systemd-repart 262 writes.
 //!
 //! The steps, each in its own module:
-//! 1. [`list`]: bind existing entries to definitions, append foreign ones, apply
+//! 1. `list`: bind existing entries to definitions, append foreign ones, apply
 //!    `--include/--exclude-partitions`, factory-reset deletions and `SupplementFor=`.
-//! 2. [`label`] and [`ids`]: labels and UUIDs, before allocation as v262 does.
-//! 3. [`area`]: the free areas and the usable window.
-//! 4. [`fit`]: first-fit allocation with priority dropping.
-//! 5. [`grow`]: the weight phases that size partitions and paddings per area.
-//! 6. [`place`]: offsets and slot numbers.
-//! 7. [`content`]: refusing content we cannot write yet.
+//! 2. `label` and `ids`: labels and UUIDs, before allocation as v262 does.
+//! 3. `area`: the free areas and the usable window.
+//! 4. `fit`: first-fit allocation with priority dropping.
+//! 5. `grow`: the weight phases that size partitions and paddings per area.
+//! 6. `place`: offsets and slot numbers.
+//! 7. `content`: refusing content we cannot write yet.
 
 mod area;
 mod content;

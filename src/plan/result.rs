@@ -153,8 +153,10 @@ fn planned(ctx: &Context, p: usize, options: &PlanOptions) -> PlannedPartition {
         Some(c) if c.size != new_size => Activity::Resize,
         Some(_) => Activity::Unchanged,
     };
-    // v262 checks deferral for every partition it would write, existing ones included.
+    // v262 checks deferral for every partition it would write, existing ones included
+    // (foreign ones are never written anyway).
     let deferred = !part.dropped
+        && !part.is_foreign()
         && (options.defer.contains(&part.type_uuid)
             || (options.defer_empty && label == "_empty")
             || (options.defer_factory_reset && def.is_some_and(|d| d.factory_reset)));
