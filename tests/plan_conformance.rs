@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use repart_rs::config::definition::{ContentKey, Definition, Location, UuidSetting, Verity};
+use repart_rs::config::definition::{
+    ContentKey, Definition, Encrypt, Location, UuidSetting, Verity,
+};
 use repart_rs::config::types::{Designator, PartitionType};
 use repart_rs::error::ErrorKind;
 use repart_rs::plan::{self, DiskLayout, ExistingPartition, Plan, PlanOptions};
@@ -201,6 +203,15 @@ fn definition(path: PathBuf, conf: &[ConfLine]) -> Definition {
                 d.content_keys.push(ContentKey { key: "Verity", at });
             }
             "VerityMatchKey" => {}
+            "Encrypt" => {
+                d.encrypt = match v.as_str() {
+                    "tpm2" => Encrypt::Tpm2,
+                    "key-file+tpm2" => Encrypt::KeyFileTpm2,
+                    "off" | "no" => Encrypt::Off,
+                    _ => Encrypt::KeyFile,
+                };
+                d.content_keys.push(ContentKey { key: "Encrypt", at });
+            }
             "FileSystemSectorSize" => d.fs_sector_size = Some(size(v)),
             _ => panic!("conf key {k} not handled by the test loader"),
         }
@@ -214,6 +225,11 @@ fn definition(path: PathBuf, conf: &[ConfLine]) -> Definition {
     let t = d.partition_type;
     if d.format.is_none() && t.designator() == Some(Designator::Swap) {
         d.format = Some("swap".into());
+    }
+    let populates = d.content_keys.iter().any(|k| k.key == "CopyFiles");
+    if d.format.is_none() && (populates || d.encrypt != Encrypt::Off) {
+        let esp_like = matches!(t.designator(), Some(Designator::Esp | Designator::Xbootldr));
+        d.format = Some(if esp_like { "vfat" } else { "ext4" }.into());
     }
     if d.format.as_deref() == Some("empty") {
         if d.no_auto.is_none() && t.knows_no_auto() {
