@@ -48,6 +48,8 @@ pub struct PlannedPartition {
     pub type_uuid: Uuid,
     /// The GPT name v262 assigns (and reports). New partitions are written with it; an
     /// existing entry only gets it when `fills_label` is set and otherwise keeps its own.
+    /// v262's table and JSON show an empty one as the type name for a foreign entry of a
+    /// known type, and as `-` otherwise.
     pub label: String,
     /// The unique GUID v262 assigns (and reports); written like `label`, see `fills_uuid`.
     pub uuid: Uuid,
