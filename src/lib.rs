@@ -11,3 +11,4 @@ pub mod host;
 pub mod id128;
 pub mod json;
 pub mod logger;
+pub mod plan;

@@ -1,0 +1,344 @@
+//! Fitting (core.md §7.4): first-fit of the new partitions into the free areas sorted by
+//! usable space, un-merging supplements, and dropping priority levels until it fits.
+
+use super::Shortfall;
+use super::list::Context;
+use super::size;
+
+/// v262's GPT metadata allowance for `--size=auto`: 1 MiB before the first partition, the
+/// backup header sector and a 16 KiB backup entry array.
+fn metadata_size(sector_size: u64) -> u64 {
+    (1u64 << 20)
+        .saturating_add(sector_size)
+        .saturating_add(16384)
+}
+
+/// Tries to fit, dropping priorities as needed. Returns false when nothing more can be
+/// dropped and it still does not fit.
+pub fn fit(ctx: &mut Context) -> bool {
+    // Each round drops at least one priority level or stops, so it ends.
+    for _ in 0..=ctx.parts.len() {
+        if allocate(ctx) || unmerge_and_allocate(ctx) {
+            drop_suppressed(ctx);
+            return true;
+        }
+        if !drop_one_priority(ctx) {
+            return false;
+        }
+    }
+    false
+}
+
+/// One first-fit attempt over the areas sorted by the space they have for new partitions.
+fn allocate(ctx: &mut Context) -> bool {
+    for a in &mut ctx.areas {
+        a.allocated = 0;
+    }
+    for p in &mut ctx.parts {
+        p.area = None;
+    }
+    let mut order: Vec<usize> = (0..ctx.areas.len()).collect();
+    // A stable sort: equal areas keep their creation order, as with glibc's merge sort.
+    order.sort_by_key(|&a| ctx.area_available(a));
+    ctx.area_order = order;
+    if (0..ctx.areas.len()).any(|a| ctx.area_current_end(a) < ctx.area_min_end(a)) {
+        return false;
+    }
+    for p in 0..ctx.parts.len() {
+        let part = &ctx.parts[p];
+        if part.dropped || part.is_foreign() || ctx.is_suppressed(p) {
+            continue;
+        }
+        let required = size::min_size_with_padding(ctx, p);
+        if let Some(c) = &part.current {
+            if c.size.saturating_add(c.padding) < required {
+                return false;
+            }
+            continue;
+        }
+        let found = ctx
+            .area_order
+            .iter()
+            .copied()
+            .find(|&a| ctx.area_available(a) >= required);
+        let Some(a) = found else {
+            return false;
+        };
+        ctx.parts[p].area = Some(a);
+        ctx.areas[a].allocated = ctx.areas[a].allocated.saturating_add(required);
+    }
+    true
+}
+
+/// How many allocation attempts the supplement search may make. v262's search tries every
+/// order of un-merging, which grows factorially; real configurations have a handful of
+/// supplements and stay far below this.
+const UNMERGE_BUDGET: usize = 10_000;
+
+/// Un-merges supplements, one first and then more (in v262's order), until the allocation
+/// succeeds.
+fn unmerge_and_allocate(ctx: &mut Context) -> bool {
+    let mut budget = UNMERGE_BUDGET;
+    unmerge_search(ctx, &mut budget)
+}
+
+fn unmerge_search(ctx: &mut Context, budget: &mut usize) -> bool {
+    let targets: Vec<usize> = (0..ctx.parts.len())
+        .filter(|&p| ctx.parts[p].suppressing.is_some())
+        .collect();
+    for &t in &targets {
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
+        let s = ctx.parts[t].suppressing.take();
+        if allocate(ctx) {
+            return true;
+        }
+        ctx.parts[t].suppressing = s;
+    }
+    // Each level un-merges one more supplement, so the recursion is as deep as there are
+    // supplements.
+    for &t in &targets {
+        let s = ctx.parts[t].suppressing.take();
+        if unmerge_search(ctx, budget) {
+            return true;
+        }
+        ctx.parts[t].suppressing = s;
+    }
+    false
+}
+
+/// Supplements still merged after a successful allocation are not created.
+fn drop_suppressed(ctx: &mut Context) {
+    for p in 0..ctx.parts.len() {
+        if ctx.is_suppressed(p) {
+            ctx.parts[p].dropped = true;
+        }
+    }
+}
+
+/// Drops (new) or foreignizes (existing) every partition of the highest priority level, if
+/// that level is above 0.
+fn drop_one_priority(ctx: &mut Context) -> bool {
+    let top = (0..ctx.parts.len())
+        .filter(|&p| !ctx.parts[p].dropped)
+        .map(|p| size::priority(ctx, p))
+        .fold(0, i32::max);
+    if top <= 0 {
+        return false;
+    }
+    for p in 0..ctx.parts.len() {
+        let part = &ctx.parts[p];
+        if part.dropped || part.is_foreign() || size::priority(ctx, p) < top {
+            continue;
+        }
+        if part.exists() {
+            foreignize(ctx, p);
+        } else {
+            ctx.parts[p].dropped = true;
+            ctx.parts[p].area = None;
+            // A dropped supplement no longer limits its target.
+            if let Some(t) = ctx.parts[p].supplement_for {
+                if ctx.parts[t].suppressing == Some(p) {
+                    ctx.parts[t].suppressing = None;
+                }
+            }
+        }
+    }
+    true
+}
+
+/// An existing partition that cannot grow becomes foreign: it keeps its size and loses its
+/// supplement links. The label and UUID assigned to it stay as v262 reports them, but a
+/// foreign entry's are never written (see `PlannedPartition::fills_label`).
+fn foreignize(ctx: &mut Context, p: usize) {
+    ctx.parts[p].foreignized = true;
+    if let Some(t) = ctx.parts[p].supplement_for.take() {
+        if ctx.parts[t].suppressing == Some(p) {
+            ctx.parts[t].suppressing = None;
+        }
+    }
+    if let Some(s) = ctx.parts[p].suppressing.take() {
+        ctx.parts[s].supplement_for = None;
+    }
+    for q in &mut ctx.parts {
+        if q.supplement_for == Some(p) {
+            q.supplement_for = None;
+        }
+    }
+}
+
+/// `--size=auto`: metadata plus the minimum (with padding) of every partition still wanted.
+pub fn minimal_size(ctx: &Context) -> u64 {
+    (0..ctx.parts.len())
+        .filter(|&p| !ctx.parts[p].dropped && !ctx.is_suppressed(p))
+        .map(|p| size::min_size_with_padding(ctx, p))
+        .fold(metadata_size(ctx.sector_size), u64::saturating_add)
+}
+
+/// The numbers behind a failed fit, after all priorities were dropped.
+pub fn shortfall(ctx: &Context) -> Shortfall {
+    let foreign_size = ctx
+        .parts
+        .iter()
+        .filter(|p| p.is_foreign())
+        .filter_map(|p| p.current_size())
+        .fold(0, u64::saturating_add);
+    let needed = (0..ctx.parts.len())
+        .filter(|&p| {
+            let part = &ctx.parts[p];
+            !part.dropped && !part.is_foreign() && !part.exists() && !ctx.is_suppressed(p)
+        })
+        .map(|p| size::min_size_with_padding(ctx, p))
+        .fold(0, u64::saturating_add);
+    let largest_free_area = ctx.area_order.last().map_or(0, |&a| ctx.area_available(a));
+    let used_size = match ctx.disk_guid {
+        None => 0,
+        Some(_) => ctx
+            .parts
+            .iter()
+            .filter_map(|p| p.current_size())
+            .fold(metadata_size(ctx.sector_size), u64::saturating_add),
+    };
+    Shortfall {
+        minimal_size: minimal_size(ctx),
+        foreign_size,
+        disk_size: ctx.disk_size,
+        used_size,
+        needed,
+        largest_free_area,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests_support::*;
+    use super::super::{ErrorKind, layout, minimal_size, plan};
+
+    /// Three foreign blockers leave gaps of 20 MiB, 100 MiB and the rest of a 256 MiB disk.
+    fn gappy() -> super::super::DiskLayout {
+        disk(
+            256,
+            vec![
+                existing(0, "linux-generic", 2048, 4095, "a"),
+                existing(1, "linux-generic", 45056, 47103, "b"),
+                existing(2, "linux-generic", 251904, 253951, "c"),
+            ],
+        )
+    }
+
+    #[test]
+    fn new_partitions_go_to_the_smallest_area_that_fits() {
+        let plan = plan_on(
+            &gappy(),
+            &[
+                "10-home:SizeMinBytes=30M",
+                "20-srv",
+                "30-var:SizeMinBytes=90M",
+            ],
+        );
+        let start = |i: usize| plan.partitions[i].offset / 512;
+        // home (30M) skips the 20M gap for the 100M one; srv (10M) takes the 20M gap; var
+        // (90M) no longer fits the 100M gap and goes to the end.
+        assert_eq!(start(1), 4096);
+        assert_eq!(start(0), 47104);
+        assert_eq!(start(2), 253952);
+    }
+
+    #[test]
+    fn priority_levels_drop_from_the_top_and_never_below_one() {
+        let specs = [
+            "10-root:SizeMinBytes=20M",
+            "20-home:SizeMinBytes=20M:Priority=3",
+            "30-srv:SizeMinBytes=20M:Priority=2",
+            "40-var:SizeMinBytes=20M:Priority=1",
+        ];
+        let planned = plan_on(&disk(50, vec![]), &specs);
+        let dropped: Vec<bool> = planned.partitions.iter().map(|p| p.dropped).collect();
+        assert_eq!(dropped, [false, true, true, false]);
+        let defs = defs(&[
+            "10-root:SizeMinBytes=30M:Priority=-5",
+            "20-home:SizeMinBytes=30M",
+        ]);
+        let r = layout(&disk(40, vec![]), &defs, &options()).unwrap();
+        assert!(r.is_err(), "levels <= 0 are never dropped");
+        let e = plan(&disk(40, vec![]), &defs, &options()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NoSpace);
+    }
+
+    #[test]
+    fn existing_partitions_that_cannot_grow_become_foreign() {
+        let d = disk(
+            128,
+            vec![
+                existing(0, "root", 2048, 2048 + 40959, "root"),
+                existing(1, "linux-generic", 43008, 45055, "blocker"),
+            ],
+        );
+        let plan = plan_on(
+            &d,
+            &[
+                "10-root:SizeMinBytes=100M:Priority=1",
+                "20-home:SizeMinBytes=20M",
+            ],
+        );
+        let root = &plan.partitions[0];
+        assert!(root.foreign && root.existing && !root.dropped);
+        assert_eq!(root.new_size, root.old_size);
+        assert_eq!(plan.partitions[1].activity, super::super::Activity::Create);
+    }
+
+    #[test]
+    fn supplement_search_is_bounded() {
+        // 12 targets with a supplement each on a disk too small for any of them: v262 would
+        // try 12! orders of un-merging.
+        let names: Vec<String> = (0..12)
+            .flat_map(|i| {
+                [
+                    format!("{i:02}a:Type=linux-generic:SizeMinBytes=10M"),
+                    format!("{i:02}b:Type=linux-generic:SupplementFor={i:02}a"),
+                ]
+            })
+            .collect();
+        let specs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let defs = defs(&specs);
+        let r = layout(&disk(8, vec![]), &defs, &options()).unwrap();
+        assert!(r.is_err());
+        // With room, the merges hold: one partition per target.
+        let p = plan_on(&disk(512, vec![]), &specs);
+        assert_eq!(p.partitions.iter().filter(|p| !p.dropped).count(), 12);
+    }
+
+    #[test]
+    fn minimal_size_counts_metadata_and_every_minimum() {
+        let specs = [
+            "50-root",
+            "60-home",
+            "70-swap:SizeMinBytes=64M:SizeMaxBytes=1G",
+        ];
+        let defs = defs(&specs);
+        let empty = disk_sectors(100, 34, vec![]);
+        assert_eq!(minimal_size(&empty, &defs, &options()).unwrap(), 89145856);
+        let mut big = empty.clone();
+        big.sector_size = 4096;
+        assert_eq!(minimal_size(&big, &defs, &options()).unwrap(), 89149440);
+    }
+
+    #[test]
+    fn shortfall_names_the_numbers() {
+        let d = disk(
+            64,
+            vec![existing(0, "linux-generic", 2048, 2048 + 81919, "f")],
+        );
+        let defs = defs(&["10-home:SizeMinBytes=30M"]);
+        let s = layout(&d, &defs, &options()).unwrap().unwrap_err();
+        assert_eq!(s.minimal_size, 74465792);
+        assert_eq!(s.foreign_size, 40 << 20);
+        assert!(!s.disk_too_small());
+        assert_eq!(s.need_free(), 30 << 20);
+        assert_eq!(s.needed, 30 << 20);
+        let e = plan(&d, &defs, &options()).unwrap_err();
+        assert!(e.to_string().contains("need 31457280 bytes"), "{e}");
+    }
+}

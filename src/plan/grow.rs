@@ -1,0 +1,233 @@
+//! Distributing each free area (core.md §7.5): the FOREIGN, OVERCHARGE, UNDERCHARGE and
+//! DISTRIBUTE phases over weights, then the leftover.
+
+use super::area::{round_down, round_up};
+use super::list::Context;
+use super::size;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    /// Foreign partitions keep their size.
+    Foreign,
+    /// Partitions whose minimum exceeds their share get their minimum.
+    Overcharge,
+    /// Partitions whose maximum is below their share get their maximum.
+    Undercharge,
+    /// Everyone else gets their share, rounded down to the grain.
+    Distribute,
+}
+
+/// `v * w / sum` without overflow: halve the weights (the sum rounded up) until it fits, so
+/// the shares never add up to more than `v`.
+pub fn scale(v: u64, mut w: u64, mut sum: u64) -> u64 {
+    loop {
+        if w == 0 {
+            return 0;
+        }
+        if w >= sum {
+            return v;
+        }
+        if let Some(product) = v.checked_mul(w) {
+            return product / sum;
+        }
+        sum = sum.div_ceil(2);
+        w /= 2;
+    }
+}
+
+/// The running totals of one area.
+struct Budget {
+    span: u64,
+    weight: u64,
+    grain: u64,
+}
+
+impl Budget {
+    /// Takes `amount`, rounded up to the grain, out of the span.
+    fn charge(&mut self, amount: u64, weight: u64) {
+        self.span = self.span.saturating_sub(round_up(amount, self.grain));
+        self.weight = self.weight.saturating_sub(weight);
+    }
+}
+
+/// Sizes every partition in or before each area, then fixes the size of existing partitions
+/// with no free space after them.
+pub fn grow(ctx: &mut Context) {
+    let order = ctx.area_order.clone();
+    for a in order {
+        grow_area(ctx, a);
+    }
+    for part in &mut ctx.parts {
+        if part.dropped || part.padding_area.is_some() {
+            continue;
+        }
+        if let Some(c) = &part.current {
+            part.new_size = Some(c.size);
+            part.new_padding = Some(c.padding);
+        }
+    }
+}
+
+/// The members of an area: the partition before it first, then the new partitions
+/// allocated to it in list order (v262 sorts its list by disk offset before this step).
+fn members(ctx: &Context, a: usize) -> Vec<usize> {
+    let after = ctx.areas[a].after;
+    after
+        .into_iter()
+        .chain((0..ctx.parts.len()).filter(|&p| ctx.parts[p].area == Some(a) && Some(p) != after))
+        .collect()
+}
+
+fn grow_area(ctx: &mut Context, a: usize) {
+    let members = members(ctx, a);
+    let weight = members
+        .iter()
+        .map(|&p| size::weight(ctx, p).saturating_add(size::padding_weight(ctx, p)))
+        .fold(0, u64::saturating_add);
+    let mut span = ctx.areas[a].size;
+    if let Some(c) = ctx.areas[a]
+        .after
+        .and_then(|p| ctx.parts[p].current.as_ref())
+    {
+        span = span.saturating_add(round_up(c.offset + c.size, ctx.grain) - c.offset);
+    }
+    let mut budget = Budget {
+        span,
+        weight,
+        grain: ctx.grain,
+    };
+    for phase in [
+        Phase::Foreign,
+        Phase::Overcharge,
+        Phase::Undercharge,
+        Phase::Distribute,
+    ] {
+        // A pass that settles a partition in OVERCHARGE/UNDERCHARGE is repeated; each
+        // repetition settles at least one more value, so this ends.
+        for _ in 0..=2 * members.len() {
+            if !run_phase(ctx, &members, phase, &mut budget) {
+                break;
+            }
+        }
+    }
+    spend_leftover(ctx, &members, &mut budget);
+}
+
+/// One pass of a phase over the members; true if it must be repeated.
+fn run_phase(ctx: &mut Context, members: &[usize], phase: Phase, b: &mut Budget) -> bool {
+    let mut again = false;
+    for &p in members {
+        if ctx.parts[p].new_size.is_none() {
+            let w = size::weight(ctx, p);
+            let share = scale(b.span, w, b.weight);
+            let (lo, hi) = (size::min_size(ctx, p), size::max_size(ctx, p));
+            let settled = match phase {
+                Phase::Foreign if ctx.parts[p].is_foreign() => ctx.parts[p].current_size(),
+                Phase::Overcharge if lo > share => Some(lo),
+                Phase::Undercharge if hi < share => Some(hi),
+                Phase::Distribute => Some(round_down(share, b.grain).clamp(lo, hi.max(lo))),
+                _ => None,
+            };
+            if let Some(v) = settled {
+                again |= matches!(phase, Phase::Overcharge | Phase::Undercharge);
+                ctx.parts[p].new_size = Some(v);
+                b.charge(v, w);
+            }
+        }
+        if ctx.parts[p].new_padding.is_none() {
+            let w = size::padding_weight(ctx, p);
+            let share = scale(b.span, w, b.weight);
+            let (lo, hi) = (size::min_padding(ctx, p), size::max_padding(ctx, p));
+            let settled = match phase {
+                Phase::Overcharge if lo > share => Some(lo),
+                Phase::Undercharge if hi < share => Some(hi),
+                Phase::Distribute => Some(round_down(share, b.grain).clamp(lo, hi.max(lo))),
+                _ => None,
+            };
+            if let Some(v) = settled {
+                again |= matches!(phase, Phase::Overcharge | Phase::Undercharge);
+                ctx.parts[p].new_padding = Some(v);
+                b.charge(v, w);
+            }
+        }
+    }
+    again
+}
+
+/// Gives what rounding (or maximums) left over to the members in order, then makes the
+/// rest padding of the last member, so new partitions stay at the start of the area.
+fn spend_leftover(ctx: &mut Context, members: &[usize], b: &mut Budget) {
+    for &p in members {
+        if b.span == 0 {
+            break;
+        }
+        if ctx.parts[p].is_foreign() {
+            continue;
+        }
+        let Some(current) = ctx.parts[p].new_size else {
+            continue;
+        };
+        let grown = round_down(current.saturating_add(b.span), b.grain)
+            .max(current)
+            .min(size::max_size(ctx, p).max(current));
+        b.charge(grown - current, 0);
+        ctx.parts[p].new_size = Some(grown);
+    }
+    if let (Some(&p), true) = (members.last(), b.span > 0) {
+        let padding = ctx.parts[p].new_padding.unwrap_or(0);
+        ctx.parts[p].new_padding = Some(padding.saturating_add(round_down(b.span, b.grain)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_handles_edges_and_overflow() {
+        assert_eq!(scale(1000, 0, 5), 0);
+        assert_eq!(scale(1000, 5, 5), 1000);
+        assert_eq!(scale(1072672768, 1000, 2333), 459782583);
+        assert_eq!(scale(612892672, 1000, 1333), 459784450);
+        // v*w overflows: both are halved (the sum rounded up) until it fits.
+        // (2^63-1)*3 overflows: 3/7 becomes 1/4.
+        let v = u64::MAX / 2;
+        assert_eq!(scale(v, 3, 7), v / 4);
+        // 1000000/1000001 halves 19 times to 1/2: (2^64-1)/2.
+        assert_eq!(scale(u64::MAX, 1_000_000, 1_000_001), u64::MAX / 2);
+    }
+}
+
+#[cfg(test)]
+mod area_tests {
+    use super::super::tests_support::*;
+
+    #[test]
+    fn leftover_becomes_padding_of_the_last_partition_rounded_down() {
+        // A foreign partition at LBA 34 with an odd size: its charge (rounded up) leaves a
+        // span that is not a multiple of the grain.
+        let mut d = disk(64, vec![existing(0, "linux-generic", 34, 20034, "x")]);
+        d.first_usable_lba = 34;
+        let plan = plan_on(&d, &["10-home:SizeMinBytes=8M:SizeMaxBytes=8M"]);
+        let home = &plan.partitions[0];
+        assert_eq!(home.offset, 10260480);
+        assert_eq!(home.new_padding, 48435200);
+        assert_eq!(plan.partitions[1].new_padding, 0);
+    }
+
+    #[test]
+    fn overcharge_and_undercharge_settle_before_the_rest_is_shared() {
+        let plan = plan_on(
+            &disk(1024, vec![]),
+            &[
+                "10-home:Weight=1:SizeMinBytes=100M",
+                "20-srv:Weight=1000:SizeMaxBytes=50M",
+                "30-var:Weight=1000",
+            ],
+        );
+        let sizes: Vec<u64> = plan.partitions.iter().map(|p| p.new_size >> 20).collect();
+        // home needs more than its share, srv accepts less: var gets everything else.
+        assert_eq!(sizes[..2], [100, 50]);
+        assert_eq!(plan.partitions[2].new_size, 1072672768 - (150 << 20));
+    }
+}
