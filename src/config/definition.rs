@@ -10,6 +10,7 @@ use super::types::PartitionType;
 /// Where a value was set: a file and a 1-based line number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
+    /// The file as messages name it (see [`Definition::display_path`]).
     pub file: PathBuf,
     pub line: usize,
 }
@@ -74,9 +75,13 @@ pub struct ContentKey {
 /// up, maximums down). `None` means "unset".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Definition {
-    /// The main file as found in the search path; for a symlinked file, the link's path.
-    /// Printed in JSON as `file` (relative to `--root` when one is given).
+    /// The main file as found in the search path (with the `--root` prefix); for a
+    /// symlinked file, the link's path.
     pub path: PathBuf,
+    /// How v262 names the main file in its JSON `file` field and in messages: relative to
+    /// the root with `--root` (`usr/lib/repart.d/50-root.conf`), else absolute (also for
+    /// `--definitions=` directories, which are made absolute with symlinks resolved).
+    pub display_path: String,
     /// Drop-in files applied after the main file, in order.
     pub dropins: Vec<PathBuf>,
     /// The file name without `.conf`, which `SupplementFor=` refers to.
@@ -109,6 +114,8 @@ pub struct Definition {
     pub copy_blocks: Option<String>,
     pub encrypt: Encrypt,
     pub verity: Verity,
+    /// `VerityMatchKey=`: the definitions of one verity set share it.
+    pub verity_match_key: Option<String>,
     pub minimize: Minimize,
     /// `FileSystemSectorSize=`.
     pub fs_sector_size: Option<u64>,
@@ -127,6 +134,7 @@ impl Definition {
             .map(|n| n.strip_suffix(".conf").unwrap_or(n).to_owned())
             .unwrap_or_default();
         Definition {
+            display_path: path.display().to_string(),
             path,
             dropins: Vec::new(),
             name,
@@ -151,6 +159,7 @@ impl Definition {
             copy_blocks: None,
             encrypt: Encrypt::Off,
             verity: Verity::Off,
+            verity_match_key: None,
             minimize: Minimize::Off,
             fs_sector_size: None,
             content_keys: Vec::new(),
