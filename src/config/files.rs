@@ -244,14 +244,13 @@ impl Search {
             Ok((resolved, true)) => resolved,
             Ok((_, false)) => {
                 diags.push(Diagnostic::warn(format!(
-                    "{shown}: cannot follow symlink: {}",
-                    io::Error::from(io::ErrorKind::NotFound)
+                    "{shown}: dangling symlink, skipping"
                 )));
                 return None;
             }
             Err(e) => {
                 diags.push(Diagnostic::warn(format!(
-                    "{shown}: cannot follow symlink: {e}"
+                    "{shown}: cannot follow symlink, skipping: {e}"
                 )));
                 return None;
             }

@@ -528,7 +528,7 @@ impl Draft {
                 self.fs_sector_size = if v.is_empty() {
                     None
                 } else {
-                    let size = parse_size(v).map_err(|e| a.fatal(e, SIZE_FORMS))?;
+                    let size = parse_size(v).map_err(|e| a.fatal(size_problem(e), SIZE_FORMS))?;
                     if !size.is_power_of_two() {
                         return Err(a.fatal("not a power of 2", "a power of 2 such as 512 or 4096"));
                     }
