@@ -906,6 +906,45 @@ fn content_paths_and_lists() {
 }
 
 #[test]
+fn list_and_string_quirks_of_v262() {
+    // ExcludeFiles= gives up at the first bad path; MakeDirectories= goes on.
+    let (_, warnings) = parse("Type=home\nExcludeFiles=r1 r2\nExcludeFilesTarget=/a r3 r4");
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    let (d, warnings) = parse("Type=home\nMakeDirectories=rel1 rel2 /ok");
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert_eq!(d.content_keys.len(), 1);
+    let (_, warnings) = parse("Type=home\nSubvolumes=r1 /a:bad /b\nDefaultSubvolume=/b");
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    // Compression=, CompressionLevel= and VolumeName= refuse unsafe characters.
+    for key in ["Compression", "CompressionLevel", "VolumeName"] {
+        for bad in ["a\\b", "a\"b", "a'b", "a\u{1}b"] {
+            let d = warns(
+                &format!("Type=home\n{key}={bad}"),
+                &format!(
+                    "{FILE}:3: {key}={bad}: contains control characters, quotes or backslashes"
+                ),
+            );
+            assert!(d.content_keys.is_empty());
+        }
+    }
+    quiet("Type=home\nSplitName=a\\b\nLabel=a\"b");
+    // TPM2PCRs= accumulates across assignments; a PCR may not repeat (except per bank).
+    quiet("Type=home\nTPM2PCRs=7\nTPM2PCRs=11");
+    quiet("Type=home\nTPM2PCRs=7\nTPM2PCRs=\nTPM2PCRs=7");
+    quiet("Type=home\nTPM2PCRs=7:sha256\nTPM2PCRs=7:sha1");
+    for twice in [
+        "TPM2PCRs=7+11\nTPM2PCRs=7",
+        "TPM2PCRs=7\nTPM2PCRs=7:sha256",
+        "TPM2PCRs=7:SHA256\nTPM2PCRs=7:sha256",
+    ] {
+        let e = fatal(&format!("Type=home\n{twice}"));
+        assert!(e.starts_with(&format!("{FILE}:4: TPM2PCRs=")), "{e}");
+        assert!(e.contains("PCR 7 is listed twice"), "{e}");
+    }
+    assert!(fatal("Type=home\nTPM2PCRs=7,secure-boot-policy").contains("PCR 7 is listed twice"));
+}
+
+#[test]
 fn invalid_combinations_are_fatal() {
     let cases = [
         (
@@ -1030,6 +1069,16 @@ fn invalid_combinations_are_fatal() {
             5,
             "SizeMinBytes=/SizeMaxBytes= cannot be used with Verity=signature",
         ),
+        (
+            "Format=erofs\nAddValidateFS=no",
+            3,
+            "Format=erofs needs something to put in it",
+        ),
+        (
+            "Format=squashfs\nSubvolumes=/a\nAddValidateFS=no",
+            3,
+            "Format=squashfs needs something",
+        ),
         ("Integrity=inline", 3, "Integrity=inline needs Encrypt="),
         ("Integrity=yes", 3, "Integrity=inline needs Encrypt="),
         (
@@ -1069,6 +1118,8 @@ fn invalid_combinations_are_fatal() {
     quiet("Type=home\nCopyBlocks=/dev/x\nSubvolumes=/a\nExcludeFiles=/a");
     quiet("Type=home\nFormat=squashfs");
     quiet("Type=home\nFormat=squashfs\nMinimize=best");
+    quiet("Type=home\nFormat=squashfs\nAddValidateFS=no\nAddValidateFS=");
+    quiet("Type=home\nFormat=squashfs\nMakeSymlinks=/a:/b\nAddValidateFS=no");
     quiet("Type=home\nFormat=btrfs\nMinimize=best");
     quiet("Type=home\nEncrypt=yes\nIntegrity=inline");
     quiet("Type=home\nSubvolumes=/a\nDefaultSubvolume=/a");

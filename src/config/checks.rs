@@ -249,6 +249,20 @@ fn check_content(
             Some(_) => {}
         }
     }
+    // A read-only file system is built from its source files. AddValidateFS= defaults to
+    // yes for such file systems and counts as something to write (measured: only an
+    // explicit AddValidateFS=no without files fails).
+    if let Some(fs) = fs.filter(|fs| is_read_only_fs(fs)) {
+        if populate.is_none() && draft.add_validate_fs == Some(false) {
+            return Err(config_error(
+                &at("Format"),
+                format!(
+                    "Format={fs} needs something to put in it (CopyFiles=, MakeDirectories=, \
+                     MakeSymlinks=), or AddValidateFS= not set to no"
+                ),
+            ));
+        }
+    }
     match (draft.verity, &draft.verity_match_key) {
         (Verity::Off, Some(_)) => {
             return Err(config_error(

@@ -138,41 +138,65 @@ const PCR_BANKS: [(&str, usize); 4] =
 pub(super) const PCR_FORMS: &str = "PCR[:BANK[=HEX]] items separated by '+' or ',', where PCR is \
      0…23 or a name such as secure-boot-policy, and BANK is sha1, sha256, sha384 or sha512";
 
-/// Checks a `TPM2PCRs=` value (systemd's PCR list syntax, measured on v262).
-pub(super) fn check_pcr_list(value: &str) -> Result<(), String> {
+/// One PCR of a `TPM2PCRs=` list: its index and, if given, its bank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Pcr {
+    index: u32,
+    bank: Option<&'static str>,
+}
+
+/// Parses a `TPM2PCRs=` value (systemd's PCR list syntax) and appends it to `list`, as v262
+/// does across assignments. A PCR listed twice is an error unless both name different
+/// banks (measured: `7` with `7:sha256` is refused, `7:sha256` with `7:sha1` is not).
+pub(super) fn add_pcrs(list: &mut Vec<Pcr>, value: &str) -> Result<(), String> {
     for item in value.split(['+', ',']).filter(|i| !i.is_empty()) {
-        let (pcr, bank) = match item.split_once(':') {
-            Some((pcr, bank)) => (pcr, Some(bank)),
+        let (name, bank) = match item.split_once(':') {
+            Some((name, bank)) => (name, Some(bank)),
             None => (item, None),
         };
-        let known = PCR_NAMES.iter().find(|(n, _)| *n == pcr).map(|(_, i)| *i);
-        match known.or_else(|| parse_u32(pcr).ok()) {
-            Some(index) if index <= 23 => {}
-            _ => return Err(format!("\"{pcr}\" is not a PCR")),
-        }
-        let Some(bank) = bank else { continue };
-        let (bank, digest) = match bank.split_once('=') {
-            Some((bank, digest)) => (bank, Some(digest)),
-            None => (bank, None),
+        let known = PCR_NAMES.iter().find(|(n, _)| *n == name).map(|(_, i)| *i);
+        let index = match known.or_else(|| parse_u32(name).ok()) {
+            Some(index) if index <= 23 => index,
+            _ => return Err(format!("\"{name}\" is not a PCR")),
         };
-        if bank.is_empty() && digest.is_none() {
-            continue;
-        }
-        let Some((_, size)) = PCR_BANKS.iter().find(|(n, _)| n.eq_ignore_ascii_case(bank)) else {
-            return Err(format!("\"{bank}\" is not a PCR bank"));
+        let pcr = Pcr {
+            index,
+            bank: bank.map(pcr_bank).transpose()?.flatten(),
         };
-        let digest = digest.unwrap_or("");
-        if digest.len() % 2 != 0 || !digest.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(format!("\"{digest}\" is not an even number of hex digits"));
+        let clash = |p: &&Pcr| {
+            p.index == pcr.index && (p.bank.is_none() || pcr.bank.is_none() || p.bank == pcr.bank)
+        };
+        if list.iter().any(|p| clash(&p)) {
+            return Err(format!("PCR {index} is listed twice"));
         }
-        if !digest.is_empty() && digest.len() != size * 2 {
-            return Err(format!(
-                "a {bank} digest has {size} bytes, not {}",
-                digest.len() / 2
-            ));
-        }
+        list.push(pcr);
     }
     Ok(())
+}
+
+/// The `BANK[=HEX]` part of a PCR item: the bank's name, or `None` when empty.
+fn pcr_bank(spec: &str) -> Result<Option<&'static str>, String> {
+    let (bank, digest) = match spec.split_once('=') {
+        Some((bank, digest)) => (bank, Some(digest)),
+        None => (spec, None),
+    };
+    if bank.is_empty() && digest.is_none() {
+        return Ok(None);
+    }
+    let Some((name, size)) = PCR_BANKS.iter().find(|(n, _)| n.eq_ignore_ascii_case(bank)) else {
+        return Err(format!("\"{bank}\" is not a PCR bank"));
+    };
+    let digest = digest.unwrap_or("");
+    if digest.len() % 2 != 0 || !digest.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!("\"{digest}\" is not an even number of hex digits"));
+    }
+    if !digest.is_empty() && digest.len() != size * 2 {
+        return Err(format!(
+            "a {bank} digest has {size} bytes, not {}",
+            digest.len() / 2
+        ));
+    }
+    Ok(Some(name))
 }
 
 #[cfg(test)]
@@ -224,6 +248,7 @@ mod tests {
             "7".to_owned(),
             "7+11".into(),
             "7,11".into(),
+            "7:sha256+7:sha1".into(),
             "0".into(),
             "23".into(),
             "+7".into(),
@@ -245,10 +270,10 @@ mod tests {
             format!("7:SHA256={}", zeros(64)),
             format!("secure-boot-policy:sha256={}", zeros(64)),
         ] {
-            assert_eq!(check_pcr_list(&ok), Ok(()), "{ok}");
+            assert_eq!(add_pcrs(&mut Vec::new(), &ok), Ok(()), "{ok}");
         }
         for name in PCR_NAMES.iter().map(|(n, _)| n) {
-            assert_eq!(check_pcr_list(name), Ok(()), "{name}");
+            assert_eq!(add_pcrs(&mut Vec::new(), name), Ok(()), "{name}");
         }
         for bad in [
             "bad".to_owned(),
@@ -269,7 +294,24 @@ mod tests {
             format!("7:sha256={}G", zeros(63)),
             ":sha256".into(),
         ] {
-            assert!(check_pcr_list(&bad).is_err(), "{bad}");
+            assert!(add_pcrs(&mut Vec::new(), &bad).is_err(), "{bad}");
         }
+        // Assignments accumulate; a PCR may repeat only with different banks.
+        let mut list = Vec::new();
+        assert_eq!(add_pcrs(&mut list, "7+11"), Ok(()));
+        assert_eq!(
+            add_pcrs(&mut list, "7"),
+            Err("PCR 7 is listed twice".to_owned())
+        );
+        for twice in [
+            "7+7",
+            "7,secure-boot-policy",
+            "7+7:sha256",
+            "7:+7",
+            "7:SHA256+7:sha256",
+        ] {
+            assert!(add_pcrs(&mut Vec::new(), twice).is_err(), "{twice}");
+        }
+        assert_eq!(add_pcrs(&mut Vec::new(), "7:sha256+7:sha1"), Ok(()));
     }
 }

@@ -206,7 +206,7 @@ pub(super) struct Draft {
     pub(super) compression_level: Option<String>,
     pub(super) mount_points: Vec<String>,
     pub(super) encrypted_volume: Option<String>,
-    pub(super) tpm2_pcrs: Option<String>,
+    pub(super) tpm2_pcrs: Vec<content::Pcr>,
     pub(super) key_file: Option<String>,
     pub(super) integrity_inline: bool,
     pub(super) integrity_algorithm: Option<String>,
@@ -426,13 +426,23 @@ impl Draft {
                 },
             },
             Setting::CopyFiles => self.add_copy_files(a, specifiers, diags)?,
-            Setting::ExcludeFiles => path_words(a, &mut self.exclude_files, None, diags),
-            Setting::ExcludeFilesTarget => {
-                path_words(a, &mut self.exclude_files_target, None, diags)
+            Setting::ExcludeFiles => {
+                path_words(a, &mut self.exclude_files, None, OnBadPath::Stop, diags)
             }
-            Setting::MakeDirectories => {
-                path_words(a, &mut self.make_directories, Some(specifiers), diags)
-            }
+            Setting::ExcludeFilesTarget => path_words(
+                a,
+                &mut self.exclude_files_target,
+                None,
+                OnBadPath::Stop,
+                diags,
+            ),
+            Setting::MakeDirectories => path_words(
+                a,
+                &mut self.make_directories,
+                Some(specifiers),
+                OnBadPath::Continue,
+                diags,
+            ),
             Setting::MakeSymlinks => self.add_symlinks(a, specifiers, diags),
             Setting::Subvolumes => self.add_subvolumes(a, diags),
             Setting::DefaultSubvolume => optional_path(a, &mut self.default_subvolume, diags),
@@ -481,16 +491,16 @@ impl Draft {
                     }
                 }
             }
-            Setting::Compression => self.compression = non_empty(v),
-            Setting::CompressionLevel => self.compression_level = non_empty(v),
+            Setting::Compression => safe_string(a, &mut self.compression, diags),
+            Setting::CompressionLevel => safe_string(a, &mut self.compression_level, diags),
             Setting::MountPoint => self.add_mount_point(a, diags),
             Setting::EncryptedVolume => self.set_encrypted_volume(a, diags),
             Setting::Tpm2Pcrs => {
                 if v.is_empty() {
-                    self.tpm2_pcrs = None;
+                    self.tpm2_pcrs.clear();
                 } else {
-                    content::check_pcr_list(v).map_err(|problem| a.fatal(problem, PCR_FORMS))?;
-                    self.tpm2_pcrs = Some(v.to_owned());
+                    content::add_pcrs(&mut self.tpm2_pcrs, v)
+                        .map_err(|problem| a.fatal(problem, PCR_FORMS))?;
                 }
             }
             Setting::KeyFile => self.key_file = non_empty(v),
@@ -523,7 +533,7 @@ impl Draft {
             Setting::VolumeLabel => {
                 self.volume_label = label(a, specifiers, diags).or(self.volume_label.take())
             }
-            Setting::VolumeName => self.volume_name = non_empty(v),
+            Setting::VolumeName => safe_string(a, &mut self.volume_name, diags),
             Setting::FileSystemSectorSize => {
                 self.fs_sector_size = if v.is_empty() {
                     None
@@ -581,7 +591,7 @@ impl Draft {
             Setting::CompressionLevel => self.compression_level.is_some(),
             Setting::MountPoint => !self.mount_points.is_empty(),
             Setting::EncryptedVolume => self.encrypted_volume.is_some(),
-            Setting::Tpm2Pcrs => self.tpm2_pcrs.is_some(),
+            Setting::Tpm2Pcrs => !self.tpm2_pcrs.is_empty(),
             Setting::KeyFile => self.key_file.is_some(),
             Setting::Integrity => self.integrity_inline,
             Setting::IntegrityAlgorithm => self.integrity_algorithm.is_some(),
@@ -762,6 +772,21 @@ impl Draft {
 
 const BOOLEAN_FORMS: &str = "1, yes, y, true, t, on, 0, no, n, false, f or off";
 
+/// A string v262 parses as "safe" (`Compression=`, `CompressionLevel=`, `VolumeName=`): no
+/// control characters, quotes or backslashes; empty resets.
+fn safe_string(a: &Assignment, slot: &mut Option<String>, diags: &mut Vec<Diagnostic>) {
+    if a.value
+        .contains(|c: char| c.is_ascii_control() || matches!(c, '"' | '\'' | '\\'))
+    {
+        diags.push(a.ignored(
+            "contains control characters, quotes or backslashes",
+            "text without control characters, quotes or backslashes",
+        ));
+    } else {
+        *slot = non_empty(a.value);
+    }
+}
+
 fn non_empty(v: &str) -> Option<String> {
     (!v.is_empty()).then(|| v.to_owned())
 }
@@ -895,10 +920,19 @@ fn optional_path(a: &Assignment, slot: &mut Option<String>, diags: &mut Vec<Diag
 
 /// A whitespace-separated list of absolute paths (`ExcludeFiles=`, `MakeDirectories=`, …),
 /// appended to `list`; empty resets it. Specifiers are expanded when `specifiers` is given.
+/// v262 gives up on `ExcludeFiles=`/`ExcludeFilesTarget=` at the first bad path (the
+/// paths before it are kept) but goes on with the next word for `MakeDirectories=`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OnBadPath {
+    Stop,
+    Continue,
+}
+
 fn path_words(
     a: &Assignment,
     list: &mut Vec<String>,
     specifiers: Option<&SpecifierContext>,
+    on_bad: OnBadPath,
     diags: &mut Vec<Diagnostic>,
 ) {
     const FORMS: &str = "whitespace-separated absolute paths, quoted where they contain blanks";
@@ -917,7 +951,12 @@ fn path_words(
         };
         match checked {
             Ok(p) => list.push(p),
-            Err(d) => diags.push(d),
+            Err(d) => {
+                diags.push(d);
+                if on_bad == OnBadPath::Stop {
+                    return;
+                }
+            }
         }
     }
 }
