@@ -1192,3 +1192,19 @@ fn ini_errors_name_the_file_and_line() {
     assert_eq!(result.unwrap().label.as_deref(), Some("yes"));
     assert_eq!(diags.len(), 1);
 }
+
+/// `Definition::new` is what a file holding only `Type=` parses to, for every type.
+#[test]
+fn new_matches_a_file_with_only_type() {
+    for info in repart_rs::config::types::TYPES.iter() {
+        let d = quiet(&format!("Type={}", info.name));
+        let mut expected = Definition::new(FILE.into(), d.partition_type);
+        expected.display_path = FILE.to_owned();
+        assert_eq!(d, expected, "{}", info.name);
+    }
+    let unknown = quiet("Type=01234567-89ab-cdef-0123-456789abcdef");
+    assert_eq!(
+        unknown,
+        Definition::new(FILE.into(), unknown.partition_type)
+    );
+}
