@@ -322,6 +322,24 @@ fn absolute_links_resolve_inside_the_root() {
 }
 
 #[test]
+fn a_symlinked_search_directory_is_shown_resolved() {
+    let t = Tree::new();
+    t.file("usr/lib/repart.d/a.conf", &part("home"))
+        .file("usr/lib/repart.d/a.conf.d/x.conf", "[Partition]\nLabel=X\n")
+        .link("etc/repart.d", "/usr/lib/repart.d");
+    let (found, _) = find(Some(&t.0), &[]);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].main.display, "usr/lib/repart.d/a.conf");
+    assert_eq!(found[0].main.path, t.path("usr/lib/repart.d/a.conf"));
+    let dropins: Vec<_> = found[0]
+        .dropins
+        .iter()
+        .map(|d| d.display.as_str())
+        .collect();
+    assert_eq!(dropins, ["usr/lib/repart.d/a.conf.d/x.conf"]);
+}
+
+#[test]
 fn definitions_directories_replace_the_search() {
     let t = Tree::new();
     t.file("d1/a.conf", &part("home"))

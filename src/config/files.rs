@@ -153,8 +153,8 @@ impl Search {
     ) -> Result<BTreeMap<OsString, Entry>> {
         let mut merged: BTreeMap<OsString, Entry> = BTreeMap::new();
         for dir in &self.dirs {
-            let dir = subdir(dir);
-            for name in self.conf_names(&dir, diags)? {
+            let (dir, names) = self.conf_names(&subdir(dir), diags)?;
+            for name in names {
                 if merged.contains_key(&name) {
                     diags.push(Diagnostic::debug(format!(
                         "{}: overridden by an earlier directory",
@@ -170,30 +170,38 @@ impl Search {
         Ok(merged)
     }
 
-    /// The `*.conf` names in a directory (inside the root), not starting with a dot.
-    fn conf_names(&self, dir: &Path, diags: &mut Vec<Diagnostic>) -> Result<Vec<OsString>> {
+    /// The directory (inside the root) with symlinks resolved, which is how v262 names the
+    /// files in it (measured: with `etc/repart.d -> /usr/lib/repart.d` it shows
+    /// `usr/lib/repart.d/a.conf`), and its `*.conf` names not starting with a dot.
+    fn conf_names(
+        &self,
+        dir: &Path,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Result<(PathBuf, Vec<OsString>)> {
+        let nothing = Ok((dir.to_owned(), Vec::new()));
         let resolved = match chase(&self.root, dir) {
             Ok((resolved, true)) => resolved,
-            Ok((_, false)) => return Ok(Vec::new()),
+            Ok((_, false)) => return nothing,
             Err(e) => {
                 diags.push(Diagnostic::warn(format!(
                     "{}: cannot resolve directory, ignoring it: {e}",
                     self.display(dir)
                 )));
-                return Ok(Vec::new());
+                return nothing;
             }
         };
         let entries = match std::fs::read_dir(self.host_path(&resolved)) {
             Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return nothing,
             Err(e) => {
                 diags.push(Diagnostic::warn(format!(
                     "{}: cannot read directory, ignoring it: {e}",
                     self.display(dir)
                 )));
-                return Ok(Vec::new());
+                return nothing;
             }
         };
+        let dir = &resolved;
         let mut names = Vec::new();
         for entry in entries {
             let name = match entry {
@@ -228,7 +236,7 @@ impl Search {
             }
             names.push(name);
         }
-        Ok(names)
+        Ok((resolved, names))
     }
 
     /// Resolves one entry: a usable file, a mask, or nothing (with a message).
