@@ -1208,3 +1208,99 @@ fn new_matches_a_file_with_only_type() {
         Definition::new(FILE.into(), unknown.partition_type)
     );
 }
+
+/// Arbitrary input never panics: byte soup made of the characters the parsers care about.
+#[test]
+fn random_input_never_panics() {
+    const ALPHABET: &[&str] = &[
+        "[Partition]",
+        "\n",
+        "\r",
+        "\0",
+        "\\",
+        "=",
+        "%",
+        "%%",
+        "%a",
+        "#",
+        ";",
+        " ",
+        "\t",
+        "\"",
+        "'",
+        ":",
+        "/",
+        ",",
+        "+",
+        "-",
+        ".",
+        "0",
+        "1",
+        "7",
+        "9",
+        "0x",
+        "0b",
+        "K",
+        "M",
+        "E",
+        "é",
+        "\u{fdd0}",
+        "\u{feff}",
+        "Type=",
+        "root",
+        "home",
+        "swap",
+        "Label=",
+        "SizeMinBytes=",
+        "SizeMaxBytes=",
+        "Format=",
+        "empty",
+        "CopyFiles=",
+        "MakeSymlinks=",
+        "Subvolumes=",
+        "MountPoint=",
+        "EncryptedVolume=",
+        "TPM2PCRs=",
+        "Verity=",
+        "hash",
+        "VerityMatchKey=",
+        "Minimize=",
+        "best",
+        "Encrypt=",
+        "yes",
+        "UUID=",
+        "null",
+        "Flags=",
+        "Weight=",
+        "[",
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..3000 {
+        let len = next() % 40;
+        let text: String = (0..len)
+            .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+            .collect();
+        let mut bytes = text.into_bytes();
+        if next() % 4 == 0 {
+            let at = (next() as usize) % (bytes.len() + 1);
+            bytes.insert(at, (next() % 256) as u8);
+        }
+        let specifiers = specifiers();
+        let ctx = ParseContext {
+            specifiers: &specifiers,
+            architecture: None,
+        };
+        let source = Source {
+            path: Path::new(FILE),
+            display: FILE,
+            bytes: &bytes,
+        };
+        let _ = parse_definition(&source, &[source], &ctx, &mut Vec::new());
+    }
+}

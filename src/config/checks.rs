@@ -5,6 +5,9 @@
 //! `Format=` are checked first, then the implied formats are filled in (`swap` for
 //! Type=swap, ext4 or vfat when files are to be written or the partition is encrypted), and
 //! only then come the checks that see the implied format (`Minimize=`, `Verity=hash`).
+//!
+//! v262 names line 1 of the main file in all these messages; we name the line of the key
+//! at fault, which is more useful and points into the right drop-in.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

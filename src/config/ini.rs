@@ -60,6 +60,7 @@ pub fn parse(
             .position(|c| matches!(c, b'\n' | b'\r' | b'\0'))
             .unwrap_or(bytes.len() - pos);
         line += 1;
+        // v262 names the line before the long one here; we name the long one.
         if content_len > LINE_MAX {
             return Err(parser.error(line, format!("line too long (more than {LINE_MAX} bytes)")));
         }

@@ -643,7 +643,7 @@ impl Draft {
         if parts.len() > 3 {
             return Err(a.fatal("too many ':'-separated fields", FORMS));
         }
-        let source = match expanded_path(a, &parts[0], specifiers) {
+        let source = match expanded_path(a, first(&parts), specifiers) {
             Ok(p) => p,
             Err(d) => {
                 diags.push(d);
@@ -736,7 +736,7 @@ impl Draft {
             Ok(parts) if parts.len() > 2 => {
                 diags.push(a.ignored("too many ':'-separated fields", FORMS))
             }
-            Ok(parts) => match absolute_path(&parts[0]) {
+            Ok(parts) => match absolute_path(first(&parts)) {
                 Ok(p) => self.mount_points.push(p),
                 Err(problem) => diags.push(a.ignored(problem.describe(), FORMS)),
             },
@@ -755,11 +755,9 @@ impl Draft {
             Ok(_) => return diags.push(a.ignored("too many ':'-separated fields", FORMS)),
             Err(SyntaxError) => return diags.push(a.ignored("bad quoting", FORMS)),
         };
-        if !parts[0].is_empty() && !filename_is_valid(&parts[0]) {
-            return diags.push(a.ignored(
-                format!("\"{}\" is not a valid volume name", parts[0]),
-                FORMS,
-            ));
+        let name = first(&parts);
+        if !name.is_empty() && !filename_is_valid(name) {
+            return diags.push(a.ignored(format!("\"{name}\" is not a valid volume name"), FORMS));
         }
         for extra in parts.get(3).map(|e| e.split(',')).into_iter().flatten() {
             if !extra.is_empty() && extra != "fixate-volume-key" {
@@ -785,6 +783,11 @@ fn safe_string(a: &Assignment, slot: &mut Option<String>, diags: &mut Vec<Diagno
     } else {
         *slot = non_empty(a.value);
     }
+}
+
+/// The first of the fields [`fields`] returned (there is always one).
+fn first(parts: &[String]) -> &str {
+    parts.first().map_or("", String::as_str)
 }
 
 fn non_empty(v: &str) -> Option<String> {
