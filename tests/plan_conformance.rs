@@ -14,10 +14,11 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use repart_rs::config::definition::{
-    ContentKey, Definition, Encrypt, Location, UuidSetting, Verity,
-};
-use repart_rs::config::types::{Designator, PartitionType};
+use repart_rs::config::definition::Definition;
+use repart_rs::config::size::{parse_bool, parse_size};
+use repart_rs::config::specifier::SpecifierContext;
+use repart_rs::config::types::PartitionType;
+use repart_rs::config::{ParseContext, Source, parse_definition};
 use repart_rs::error::ErrorKind;
 use repart_rs::plan::{self, DiskLayout, ExistingPartition, Plan, PlanOptions};
 use uuid::Uuid;
@@ -132,122 +133,29 @@ fn parse_case(text: &str) -> Case {
     c
 }
 
-/// A size with an optional K/M/G/T suffix (base 1024), as the goldens write them.
-fn size(v: &str) -> u64 {
-    let units = [('K', 10), ('M', 20), ('G', 30), ('T', 40)];
-    for (u, shift) in units {
-        if let Some(n) = v.strip_suffix(u) {
-            return n.parse::<u64>().unwrap() << shift;
-        }
-    }
-    v.parse().unwrap()
-}
-
-fn boolean(v: &str) -> bool {
-    matches!(v, "yes" | "1" | "true" | "on")
-}
-
-/// Maps the conf lines onto a Definition the way v262's parser leaves it (sizes rounded to
-/// 4096, defaults for ReadOnly/GrowFileSystem/Format).
+/// Parses the conf lines with the real repart.d parser, each at its line number in a file
+/// that starts with `[Partition]`, as gen.py wrote them for the reference.
 fn definition(path: PathBuf, conf: &[ConfLine]) -> Definition {
-    let ty = conf
-        .iter()
-        .rev()
-        .find(|(k, _, _)| k == "Type")
-        .map(|(_, v, _)| PartitionType::parse(v).unwrap())
-        .expect("Type=");
-    let mut d = Definition::new(path.clone(), ty);
-    for (k, v, line) in conf {
-        let at = Location {
-            file: path.clone(),
-            line: *line,
-        };
-        match k.as_str() {
-            "Type" => {}
-            "Label" => d.label = Some(v.clone()),
-            "UUID" if v == "null" => d.uuid = UuidSetting::Null,
-            "UUID" => d.uuid = UuidSetting::Fixed(uuid(v)),
-            "Priority" => d.priority = v.parse().unwrap(),
-            "Weight" => d.weight = v.parse().unwrap(),
-            "PaddingWeight" => d.padding_weight = v.parse().unwrap(),
-            "SizeMinBytes" => d.size_min = Some(size(v).div_ceil(4096) * 4096),
-            "SizeMaxBytes" => d.size_max = Some(size(v) / 4096 * 4096),
-            "PaddingMinBytes" => d.padding_min = Some(size(v).div_ceil(4096) * 4096),
-            "PaddingMaxBytes" => d.padding_max = Some(size(v) / 4096 * 4096),
-            "FactoryReset" => d.factory_reset = boolean(v),
-            "Flags" => {
-                d.flags = match v.strip_prefix("0x") {
-                    Some(hex) => u64::from_str_radix(hex, 16).unwrap(),
-                    None => v.parse().unwrap(),
-                }
-            }
-            "NoAuto" => d.no_auto = Some(boolean(v)),
-            "ReadOnly" => d.read_only = Some(boolean(v)),
-            "GrowFileSystem" => d.grow_file_system = Some(boolean(v)),
-            "Format" => {
-                d.format = Some(v.clone());
-                d.content_keys.push(ContentKey { key: "Format", at });
-            }
-            "CopyFiles" => d.content_keys.push(ContentKey {
-                key: "CopyFiles",
-                at,
-            }),
-            "SupplementFor" => d.supplement_for = Some(v.clone()),
-            "Verity" => {
-                d.verity = match v.as_str() {
-                    "data" => Verity::Data,
-                    "hash" => Verity::Hash,
-                    "signature" => Verity::Signature,
-                    _ => Verity::Off,
-                };
-                d.content_keys.push(ContentKey { key: "Verity", at });
-            }
-            "VerityMatchKey" => {}
-            "Encrypt" => {
-                d.encrypt = match v.as_str() {
-                    "tpm2" => Encrypt::Tpm2,
-                    "key-file+tpm2" => Encrypt::KeyFileTpm2,
-                    "off" | "no" => Encrypt::Off,
-                    _ => Encrypt::KeyFile,
-                };
-                d.content_keys.push(ContentKey { key: "Encrypt", at });
-            }
-            "FileSystemSectorSize" => d.fs_sector_size = Some(size(v)),
-            _ => panic!("conf key {k} not handled by the test loader"),
+    let mut lines = vec![String::from("[Partition]")];
+    for (key, value, line) in conf {
+        while lines.len() + 1 < *line {
+            lines.push(String::new());
         }
+        lines.push(format!("{key}={value}"));
     }
-    if d.size_min.is_some() && d.size_max.is_some() && d.size_min > d.size_max {
-        panic!(
-            "{}: SizeMinBytes= larger than SizeMaxBytes=",
-            path.display()
-        );
-    }
-    let t = d.partition_type;
-    if d.format.is_none() && t.designator() == Some(Designator::Swap) {
-        d.format = Some("swap".into());
-    }
-    let populates = d.content_keys.iter().any(|k| k.key == "CopyFiles");
-    if d.format.is_none() && (populates || d.encrypt != Encrypt::Off) {
-        let esp_like = matches!(t.designator(), Some(Designator::Esp | Designator::Xbootldr));
-        d.format = Some(if esp_like { "vfat" } else { "ext4" }.into());
-    }
-    if d.format.as_deref() == Some("empty") {
-        if d.no_auto.is_none() && t.knows_no_auto() {
-            d.no_auto = Some(true);
-        }
-        if d.label.is_none() {
-            d.label = Some("_empty".into());
-        }
-    }
-    if t.is_verity() && d.read_only.is_none() {
-        d.read_only = Some(true);
-    }
-    // v262 turns grow-fs on for every type that knows it unless ReadOnly=yes, even over an
-    // explicit GrowFileSystem=no (measured).
-    if t.knows_grow_fs() && d.read_only != Some(true) {
-        d.grow_file_system = Some(true);
-    }
-    d
+    let text = lines.join("\n") + "\n";
+    let display = path.display().to_string();
+    let main = Source {
+        path: &path,
+        display: &display,
+        bytes: text.as_bytes(),
+    };
+    let specifiers = SpecifierContext::default();
+    let ctx = ParseContext {
+        specifiers: &specifiers,
+        architecture: None,
+    };
+    parse_definition(&main, &[], &ctx, &mut Vec::new()).unwrap_or_else(|e| panic!("{display}: {e}"))
 }
 
 fn types(list: &str) -> Vec<Uuid> {
@@ -312,14 +220,16 @@ fn inputs(c: &Case) -> (DiskLayout, Vec<Definition>, PlanOptions) {
     for a in &c.args {
         let (k, v) = a.split_once('=').unwrap();
         match k {
-            "--grain-size" => options.grain_size = Some(size(v)),
-            "--factory-reset" => options.factory_reset = boolean(v),
+            "--grain-size" => options.grain_size = Some(parse_size(v).unwrap()),
+            "--factory-reset" => options.factory_reset = parse_bool(v).unwrap(),
             "--include-partitions" => options.include = Some(types(v)),
             "--exclude-partitions" => options.exclude = Some(types(v)),
             "--defer-partitions" => options.defer = types(v),
-            "--defer-partitions-empty" => options.defer_empty = boolean(v),
-            "--defer-partitions-factory-reset" => options.defer_factory_reset = boolean(v),
-            "--sector-size" => options.default_fs_sector_size = size(v),
+            "--defer-partitions-empty" => options.defer_empty = parse_bool(v).unwrap(),
+            "--defer-partitions-factory-reset" => {
+                options.defer_factory_reset = parse_bool(v).unwrap()
+            }
+            "--sector-size" => options.default_fs_sector_size = parse_size(v).unwrap(),
             _ => panic!("arg {k} not handled by the test loader"),
         }
     }
