@@ -6,4 +6,5 @@
 
 pub mod config;
 pub mod error;
+pub mod gpt;
 pub mod id128;
