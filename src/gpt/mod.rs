@@ -28,3 +28,6 @@ pub use read::{Loaded, Probe, detect_sector_size, read};
 pub use source::{MemDisk, ReadAt};
 pub use table::Table;
 pub use write::Piece;
+
+#[cfg(test)]
+mod tests;

@@ -32,26 +32,32 @@ impl Table {
     /// Fails, writing nothing, if [`Table::validate`] fails.
     pub fn serialize(&self, old_lba0: Option<&[u8]>) -> Result<[Piece; 5]> {
         self.validate()?;
+        Ok(self.pieces(old_lba0))
+    }
+
+    /// The pieces of a table that passed [`Table::validate`]; on other tables the offsets may
+    /// wrap (tests use this to put invalid tables on disk).
+    pub(crate) fn pieces(&self, old_lba0: Option<&[u8]>) -> [Piece; 5] {
         let ss = u64::from(self.sector_size);
         let array = entry::encode_array(&self.entries, self.entry_size as usize);
         let (primary, backup) = self.headers(crc32fast::hash(&array));
         let sector = self.sector_size as usize;
         // validate() checked that (alternate_lba + 1) * ss fits in 64 bits, and every other
         // region lies before the backup header.
-        Ok([
+        [
             Piece {
                 what: "backup entry array",
-                offset: self.backup_entries_lba * ss,
+                offset: self.backup_entries_lba.wrapping_mul(ss),
                 bytes: array.clone(),
             },
             Piece {
                 what: "backup header",
-                offset: self.alternate_lba * ss,
+                offset: self.alternate_lba.wrapping_mul(ss),
                 bytes: backup.encode(sector),
             },
             Piece {
                 what: "primary entry array",
-                offset: self.entries_lba * ss,
+                offset: self.entries_lba.wrapping_mul(ss),
                 bytes: array,
             },
             Piece {
@@ -64,6 +70,6 @@ impl Table {
                 offset: 0,
                 bytes: mbr::build(old_lba0, sector, self.disk_sectors()),
             },
-        ])
+        ]
     }
 }
