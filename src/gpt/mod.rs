@@ -11,6 +11,17 @@
 //! is used, and arithmetic on stored values is checked.
 //!
 //! GUIDs are [`uuid::Uuid`] in textual (RFC 4122) order; they are mixed-endian only on disk.
+//!
+//! Where this differs from libfdisk (systemd-repart 262), on purpose:
+//! * a valid GPT behind an LBA 0 without the 0x55AA signature is read (with a notice, and
+//!   the protective MBR is rewritten); libfdisk reports no GPT, and `--empty=allow` would
+//!   then replace the table;
+//! * a GPT for the other sector size is an error that says so; v262 given the wrong
+//!   `--sector-size=` reports "no GPT disk label" (without the option it probes image files
+//!   for either size, which [`detect_sector_size`] offers);
+//! * two valid copies that disagree, overlapping partitions, partitions outside the usable
+//!   range and duplicate unique GUIDs are errors; libfdisk uses the primary and lets them be;
+//! * a failed read is an error, not a reason to fall back on the other copy.
 
 mod entry;
 mod header;

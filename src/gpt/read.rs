@@ -120,7 +120,7 @@ pub fn read(src: &mut impl ReadAt, disk_bytes: u64, sector_size: u32) -> Result<
     }
     let backup = backup.ok_or(backup_errors);
 
-    let table = match (primary, backup) {
+    let mut table = match (primary, backup) {
         (Ok(p), Ok(b)) => {
             compare(&p, &b)?;
             if p.header.alternate_lba != b.header.my_lba {
@@ -186,7 +186,6 @@ pub fn read(src: &mut impl ReadAt, disk_bytes: u64, sector_size: u32) -> Result<
             return no_gpt(src, disk_bytes, &disk, mbr);
         }
     };
-    let mut table = table;
 
     if table.alternate_lba != last {
         let (old_backup, old_last_usable) = (table.alternate_lba, table.last_usable_lba);
