@@ -181,9 +181,13 @@ impl Header {
     }
 }
 
-/// Entry size a multiple of 128 and at least 128; the array at most
+/// At least one entry; entry size a multiple of 128 and at least 128; the array at most
 /// [`MAX_ENTRY_ARRAY_BYTES`].
 pub(crate) fn check_entry_geometry(count: u32, size: u32) -> Result<()> {
+    // An empty array would have no place on disk to check, and UEFI asks for 16 KiB anyway.
+    if count == 0 {
+        return Err(corrupt("entry count is 0".into()));
+    }
     if size < MIN_ENTRY_SIZE || size % MIN_ENTRY_SIZE != 0 {
         return Err(corrupt(format!(
             "entry size {size} is not a multiple of {MIN_ENTRY_SIZE} of at least {MIN_ENTRY_SIZE}"

@@ -117,6 +117,26 @@ fn hostile_entry_count_is_bounded() {
     assert_eq!(loaded.table, Table::new(GUID, 64 << 20, 512).unwrap());
 }
 
+/// Found by the fuzzer: an empty entry array skipped the location check, and its LBA then
+/// overflowed the byte offset.
+#[test]
+fn empty_entry_arrays_are_refused() {
+    let msg = both_fail(|h| (h.entry_count, h.entries_lba) = (0, u64::MAX));
+    assert!(
+        msg.contains("GPT header at LBA 1: entry count is 0"),
+        "{msg}"
+    );
+    let mut table = Table::new(GUID, 64 << 20, 512).unwrap();
+    table.entries.clear();
+    assert!(
+        table
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("entry count is 0")
+    );
+}
+
 #[test]
 fn hostile_header_size_is_refused() {
     let mut disk = with_header(1, |_| ());
