@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod disk;
 pub mod error;
+pub mod gpt;
 pub mod host;
 pub mod id128;
 pub mod json;

@@ -1,0 +1,398 @@
+//! Reading a disk: classify LBA 0, load and check both GPT copies, pick one, repair in
+//! memory what a write would repair (a damaged copy, a backup that is not at the end).
+
+use super::entry;
+use super::header::Header;
+use super::mbr::{self, MbrKind};
+use super::source::ReadAt;
+use super::table::{Table, check_sector_size};
+use crate::error::{Error, ErrorKind, Result};
+
+/// What [`read`] found on a disk.
+#[derive(Debug)]
+pub enum Probe {
+    /// No GPT: LBA 0 holds no MBR (`None`; the disk is empty as far as partition tables go)
+    /// or a DOS partition table (`Plain`; callers must not write a GPT over it unless told to
+    /// start from scratch).
+    NoTable(MbrKind),
+    /// A GPT, possibly repaired in memory.
+    Gpt(Loaded),
+}
+
+/// A GPT read from a disk.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The table, already repaired in memory: built from the backup when the primary was
+    /// damaged, and with the backup moved to the last LBA when the disk has grown.
+    pub table: Table,
+    /// What LBA 0 holds: `Protective`, `Hybrid` (see [`Loaded::ensure_rewritable`]) or `None`
+    /// when the protective MBR is missing (it is written with the table).
+    pub mbr: MbrKind,
+    /// Things worth telling the user (damaged copy used, disk grown, ...), one sentence each.
+    pub notices: Vec<String>,
+    /// True when the table on disk differs from what [`Table::serialize`] writes for an
+    /// unchanged table because of a repair (damaged copy, moved backup, missing protective
+    /// MBR): writing it back is worthwhile even without other changes.
+    pub needs_rewrite: bool,
+}
+
+impl Loaded {
+    /// Refuses disks whose LBA 0 must not be replaced: a hybrid MBR carries MBR partitions
+    /// that rewriting the protective MBR would drop.
+    pub fn ensure_rewritable(&self) -> Result<()> {
+        match self.mbr {
+            MbrKind::Hybrid => Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("LBA 0 holds {}; refusing to rewrite it", self.mbr),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// One GPT copy whose header and entry array passed their checks.
+struct Copy {
+    header: Header,
+    array: Vec<u8>,
+}
+
+/// Reads and validates both GPT copies of a disk of `disk_bytes` bytes with `sector_size`-byte
+/// sectors (512 or 4096).
+///
+/// * A DOS MBR at LBA 0 gives `NoTable(Plain)`, whatever follows it (as libfdisk does).
+/// * The backup is looked for at the primary's alternate LBA and at the last LBA. A damaged
+///   copy is replaced by the other one (with a notice and `needs_rewrite`); two damaged
+///   copies, or two valid ones that disagree on the disk GUID, usable range or entries, are
+///   [`ErrorKind::Corrupt`].
+/// * A GPT written for the other sector size is [`ErrorKind::Corrupt`] with a message saying
+///   so, not "no table".
+/// * A protective or hybrid MBR without any GPT header is [`ErrorKind::Corrupt`].
+/// * Overlapping partitions, partitions outside the usable range and duplicate unique GUIDs
+///   are [`ErrorKind::Corrupt`], naming the partition numbers (see [`Table::validate`]).
+/// * Failed reads are errors, never taken as a damaged copy.
+///
+/// Memory use is bounded by the entry array limit
+/// ([`MAX_ENTRY_ARRAY_BYTES`](super::MAX_ENTRY_ARRAY_BYTES)), whatever the input.
+pub fn read(src: &mut impl ReadAt, disk_bytes: u64, sector_size: u32) -> Result<Probe> {
+    check_sector_size(sector_size)?;
+    let disk_sectors = disk_bytes / u64::from(sector_size);
+    if disk_sectors == 0 {
+        return Ok(Probe::NoTable(MbrKind::None));
+    }
+    let lba0 = read_sector(src, 0, sector_size)?;
+    let mbr = mbr::classify(&lba0);
+    if mbr == MbrKind::Plain {
+        return Ok(Probe::NoTable(MbrKind::Plain));
+    }
+    let disk = Disk {
+        sectors: disk_sectors,
+        sector_size,
+    };
+    let mut notices = Vec::new();
+    let mut needs_rewrite = false;
+
+    let (primary_alternate, primary) = match disk.header(src, 1)? {
+        Ok(header) => (Some(header.alternate_lba), disk.entries(src, &header)?),
+        Err(e) => (None, Err(e)),
+    };
+    // The backup: at the primary's alternate LBA if the primary header can be trusted
+    // for that, then at the last LBA.
+    let last = disk_sectors - 1;
+    let mut backup_lbas = Vec::with_capacity(2);
+    backup_lbas.extend(primary_alternate);
+    if last > 1 && !backup_lbas.contains(&last) {
+        backup_lbas.push(last);
+    }
+    let mut backup_errors = Vec::new();
+    let mut backup = None;
+    for lba in backup_lbas {
+        let found = match disk.header(src, lba)? {
+            Ok(header) => disk.entries(src, &header)?,
+            Err(e) => Err(e),
+        };
+        match found {
+            Ok(copy) => {
+                backup = Some(copy);
+                break;
+            }
+            Err(e) => backup_errors.push(e),
+        }
+    }
+    let backup = backup.ok_or(backup_errors);
+
+    let mut table = match (primary, backup) {
+        (Ok(p), Ok(b)) => {
+            compare(&p, &b)?;
+            if p.header.alternate_lba != b.header.my_lba {
+                notices.push(format!(
+                    "The primary GPT header's alternate LBA {} does not point at the backup \
+                     header, found at LBA {}; it will be corrected by the next write.",
+                    p.header.alternate_lba, b.header.my_lba
+                ));
+                needs_rewrite = true;
+            }
+            if b.header.alternate_lba != 1 {
+                notices.push(format!(
+                    "The backup GPT header at LBA {} gives alternate LBA {} instead of 1; it \
+                     will be corrected by the next write.",
+                    b.header.my_lba, b.header.alternate_lba
+                ));
+                needs_rewrite = true;
+            }
+            let backup_entries_lba = b.header.entries_lba;
+            let alternate_lba = b.header.my_lba;
+            drop(b);
+            build(p, alternate_lba, backup_entries_lba, &disk)
+        }
+        (Ok(p), Err(errors)) => {
+            notices.push(format!(
+                "The backup GPT is damaged or missing ({}); the primary is used, and the \
+                 backup will be rewritten.",
+                describe(&errors)
+            ));
+            needs_rewrite = true;
+            let alternate_lba = p.header.alternate_lba;
+            let backup_entries_lba = alternate_lba
+                .checked_sub(disk.array_sectors(&p.header))
+                .unwrap_or(alternate_lba);
+            build(p, alternate_lba, backup_entries_lba, &disk)
+        }
+        (Err(error), Ok(b)) => {
+            notices.push(format!(
+                "The primary GPT is damaged ({error}); the backup at LBA {} is used, and the \
+                 primary will be rewritten.",
+                b.header.my_lba
+            ));
+            needs_rewrite = true;
+            let alternate_lba = b.header.my_lba;
+            let backup_entries_lba = b.header.entries_lba;
+            let mut table = build(b, alternate_lba, backup_entries_lba, &disk);
+            // As libfdisk does when it rebuilds the primary from the backup.
+            table.entries_lba = 2;
+            table
+        }
+        (Err(error), Err(errors)) => {
+            let absent = error.kind() == ErrorKind::NoTable
+                && errors.iter().all(|e| e.kind() == ErrorKind::NoTable);
+            if !absent {
+                return Err(Error::new(
+                    ErrorKind::Corrupt,
+                    format!(
+                        "both GPT copies are damaged: primary: {error}; backup: {}",
+                        describe(&errors)
+                    ),
+                ));
+            }
+            return no_gpt(src, disk_bytes, &disk, mbr);
+        }
+    };
+
+    if table.alternate_lba != last {
+        let (old_backup, old_last_usable) = (table.alternate_lba, table.last_usable_lba);
+        table.relocate_backup(disk_sectors)?;
+        notices.push(format!(
+            "The backup GPT header at LBA {old_backup} is not at the end of the disk (LBA \
+             {last}): the disk has grown. The backup moves to the end and the last usable LBA \
+             from {old_last_usable} to {}.",
+            table.last_usable_lba
+        ));
+        needs_rewrite = true;
+    }
+    match mbr {
+        MbrKind::None => {
+            notices
+                .push("LBA 0 holds no protective MBR; one will be written with the table.".into());
+            needs_rewrite = true;
+        }
+        _ => {
+            let want = mbr::protective_size_for(disk_sectors);
+            if let Some(size) = mbr::protective_size(&lba0)
+                && size != want
+                && size != u32::MAX
+            {
+                notices.push(format!(
+                    "The protective MBR covers {size} sectors instead of {want}; it will be \
+                     corrected by the next write."
+                ));
+            }
+        }
+    }
+    table.validate()?;
+    Ok(Probe::Gpt(Loaded {
+        table,
+        mbr,
+        notices,
+        needs_rewrite,
+    }))
+}
+
+/// Finds which sector size (512 or 4096, tried in this order) a GPT on the disk was written
+/// for: the first one for which a valid header sits at LBA 1 or at the last LBA. `None` when
+/// there is none. Only headers are checked, not entry arrays.
+pub fn detect_sector_size(src: &mut impl ReadAt, disk_bytes: u64) -> Result<Option<u32>> {
+    for sector_size in [512, 4096] {
+        if has_valid_header(src, disk_bytes, sector_size)? {
+            return Ok(Some(sector_size));
+        }
+    }
+    Ok(None)
+}
+
+fn has_valid_header(src: &mut impl ReadAt, disk_bytes: u64, sector_size: u32) -> Result<bool> {
+    let disk = Disk {
+        sectors: disk_bytes / u64::from(sector_size),
+        sector_size,
+    };
+    let last = disk.sectors.saturating_sub(1);
+    for lba in [1, last] {
+        if lba >= 1 && disk.header(src, lba)?.is_ok() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// No GPT signature at either place: explain why, or report no table.
+fn no_gpt(src: &mut impl ReadAt, disk_bytes: u64, disk: &Disk, mbr: MbrKind) -> Result<Probe> {
+    let other = if disk.sector_size == 512 { 4096 } else { 512 };
+    if has_valid_header(src, disk_bytes, other)? {
+        return Err(Error::new(
+            ErrorKind::Corrupt,
+            format!(
+                "GPT for {other}-byte sectors found on a device with {}-byte sectors",
+                disk.sector_size
+            ),
+        ));
+    }
+    match mbr {
+        MbrKind::None => Ok(Probe::NoTable(MbrKind::None)),
+        _ => Err(Error::new(
+            ErrorKind::Corrupt,
+            format!(
+                "LBA 0 holds {mbr}, but there is no GPT header at LBA 1 or at the last LBA {}",
+                disk.sectors - 1
+            ),
+        )),
+    }
+}
+
+/// The geometry `read` works with.
+struct Disk {
+    sectors: u64,
+    sector_size: u32,
+}
+
+impl Disk {
+    fn array_sectors(&self, header: &Header) -> u64 {
+        super::layout::sectors_for(header.entry_array_bytes(), self.sector_size)
+    }
+
+    /// The header at `lba`: the outer error is a failed read, the inner one a missing
+    /// (`NoTable`) or invalid (`Corrupt`) header.
+    fn header(&self, src: &mut impl ReadAt, lba: u64) -> Result<Result<Header>> {
+        if lba >= self.sectors {
+            return Ok(Err(Error::new(
+                ErrorKind::NoTable,
+                format!("GPT header at LBA {lba}: beyond the end of the disk"),
+            )));
+        }
+        let sector = read_sector(src, lba, self.sector_size)?;
+        Ok(Header::parse(&sector, lba, self.sectors, self.sector_size))
+    }
+
+    /// The entry array of a valid header, checked against its CRC.
+    fn entries(&self, src: &mut impl ReadAt, header: &Header) -> Result<Result<Copy>> {
+        // Header::parse bounded the array to MAX_ENTRY_ARRAY_BYTES inside the disk.
+        let mut array = vec![0u8; header.entry_array_bytes() as usize];
+        let offset = header.entries_lba * u64::from(self.sector_size);
+        src.read_exact_at(offset, &mut array).map_err(|e| {
+            e.context(format!(
+                "reading the GPT entry array at LBA {}",
+                header.entries_lba
+            ))
+        })?;
+        let computed = crc32fast::hash(&array);
+        if computed != header.entries_crc {
+            return Ok(Err(Error::new(
+                ErrorKind::Corrupt,
+                format!(
+                    "GPT entry array at LBA {} (of the header at LBA {}): CRC mismatch (stored \
+                     {:#010x}, computed {computed:#010x})",
+                    header.entries_lba, header.my_lba, header.entries_crc
+                ),
+            )));
+        }
+        Ok(Ok(Copy {
+            header: header.clone(),
+            array,
+        }))
+    }
+}
+
+fn read_sector(src: &mut impl ReadAt, lba: u64, sector_size: u32) -> Result<Vec<u8>> {
+    let mut sector = vec![0u8; sector_size as usize];
+    // Callers only ask for sectors inside the disk, whose size in bytes fits in 64 bits.
+    src.read_exact_at(lba * u64::from(sector_size), &mut sector)
+        .map_err(|e| e.context(format!("reading LBA {lba}")))?;
+    Ok(sector)
+}
+
+/// Two valid copies must describe the same table.
+fn compare(p: &Copy, b: &Copy) -> Result<()> {
+    let (ph, bh) = (&p.header, &b.header);
+    let mut differences = Vec::new();
+    if ph.disk_guid != bh.disk_guid {
+        differences.push(format!("disk GUID {} vs {}", ph.disk_guid, bh.disk_guid));
+    }
+    if (ph.first_usable_lba, ph.last_usable_lba) != (bh.first_usable_lba, bh.last_usable_lba) {
+        differences.push(format!(
+            "usable range LBA {}..={} vs {}..={}",
+            ph.first_usable_lba, ph.last_usable_lba, bh.first_usable_lba, bh.last_usable_lba
+        ));
+    }
+    if (ph.entry_count, ph.entry_size) != (bh.entry_count, bh.entry_size) {
+        differences.push(format!(
+            "{} entries of {} bytes vs {} of {}",
+            ph.entry_count, ph.entry_size, bh.entry_count, bh.entry_size
+        ));
+    } else if p.array != b.array {
+        differences.push("partition entries".into());
+    }
+    if differences.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Corrupt,
+        format!(
+            "the primary GPT (LBA 1) and the backup (LBA {}) are both valid but disagree: {}",
+            bh.my_lba,
+            differences.join(", ")
+        ),
+    ))
+}
+
+/// The table of a valid copy, with the backup where the caller says it is.
+fn build(copy: Copy, alternate_lba: u64, backup_entries_lba: u64, disk: &Disk) -> Table {
+    let Copy { header, array } = copy;
+    let entries = entry::decode_array(&array, header.entry_size as usize);
+    Table {
+        sector_size: disk.sector_size,
+        disk_guid: header.disk_guid,
+        first_usable_lba: header.first_usable_lba,
+        last_usable_lba: header.last_usable_lba,
+        entry_size: header.entry_size,
+        entries_lba: header.entries_lba,
+        alternate_lba,
+        backup_entries_lba,
+        header_extra: header.extra,
+        entries,
+    }
+}
+
+fn describe(errors: &[Error]) -> String {
+    if errors.is_empty() {
+        return "the disk has no room for it".into();
+    }
+    let parts: Vec<String> = errors.iter().map(Error::to_string).collect();
+    parts.join("; ")
+}
