@@ -55,7 +55,7 @@ fn record(lba0: &[u8], slot: usize) -> Option<(u8, u32)> {
 /// Classifies LBA 0 (at least its first 512 bytes) as libfdisk does: a 0x55AA sector with a
 /// 0xEE record is protective (hybrid if any other record is in use); without 0xEE it is a DOS
 /// label, even one without partitions.
-pub fn classify(lba0: &[u8]) -> MbrKind {
+pub(crate) fn classify(lba0: &[u8]) -> MbrKind {
     if lba0.get(510..512) != Some(&SIGNATURE[..]) {
         return MbrKind::None;
     }
