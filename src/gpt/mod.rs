@@ -19,8 +19,8 @@
 //! * a GPT for the other sector size is an error that says so; v262 given the wrong
 //!   `--sector-size=` reports "no GPT disk label" (without the option it probes image files
 //!   for either size, which [`detect_sector_size`] offers);
-//! * two valid copies that disagree, overlapping partitions, partitions outside the usable
-//!   range and duplicate unique GUIDs are errors; libfdisk uses the primary and lets them be;
+//! * overlapping partitions, partitions outside the usable range and duplicate unique GUIDs
+//!   are errors; libfdisk lets them be;
 //! * a failed read is an error, not a reason to fall back on the other copy.
 
 mod entry;

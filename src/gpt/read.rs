@@ -62,8 +62,10 @@ struct Copy {
 /// * A DOS MBR at LBA 0 gives `NoTable(Plain)`, whatever follows it (as libfdisk does).
 /// * The backup is looked for at the primary's alternate LBA and at the last LBA. A damaged
 ///   copy is replaced by the other one (with a notice and `needs_rewrite`); two damaged
-///   copies, or two valid ones that disagree on the disk GUID, usable range or entries, are
-///   [`ErrorKind::Corrupt`].
+///   copies are [`ErrorKind::Corrupt`]. Two valid copies that disagree on the disk GUID,
+///   usable range or entries are what a write interrupted between the backup and the primary
+///   leaves: the primary wins (with a notice and `needs_rewrite`), as in firmware and the
+///   kernel.
 /// * A GPT written for the other sector size is [`ErrorKind::Corrupt`] with a message saying
 ///   so, not "no table".
 /// * A protective or hybrid MBR without any GPT header is [`ErrorKind::Corrupt`].
@@ -122,7 +124,19 @@ pub fn read(src: &mut impl ReadAt, disk_bytes: u64, sector_size: u32) -> Result<
 
     let mut table = match (primary, backup) {
         (Ok(p), Ok(b)) => {
-            compare(&p, &b)?;
+            // The UEFI write order puts the backup on disk before the primary, so a valid
+            // primary next to a valid backup that says something else is what an interrupted
+            // write leaves: the primary is the table from before it. Firmware and the kernel
+            // use the primary too; a rerun then rewrites both copies.
+            if let Some(difference) = difference(&p, &b) {
+                notices.push(format!(
+                    "The backup GPT at LBA {} differs from the primary ({difference}), as an \
+                     interrupted write leaves it; the primary is used, and the backup will be \
+                     rewritten.",
+                    b.header.my_lba
+                ));
+                needs_rewrite = true;
+            }
             if p.header.alternate_lba != b.header.my_lba {
                 notices.push(format!(
                     "The primary GPT header's alternate LBA {} does not point at the backup \
@@ -338,7 +352,8 @@ fn read_sector(src: &mut impl ReadAt, lba: u64, sector_size: u32) -> Result<Vec<
 }
 
 /// Two valid copies must describe the same table.
-fn compare(p: &Copy, b: &Copy) -> Result<()> {
+/// How two valid copies differ in content, if they do.
+fn difference(p: &Copy, b: &Copy) -> Option<String> {
     let (ph, bh) = (&p.header, &b.header);
     let mut differences = Vec::new();
     if ph.disk_guid != bh.disk_guid {
@@ -358,17 +373,7 @@ fn compare(p: &Copy, b: &Copy) -> Result<()> {
     } else if p.array != b.array {
         differences.push("partition entries".into());
     }
-    if differences.is_empty() {
-        return Ok(());
-    }
-    Err(Error::new(
-        ErrorKind::Corrupt,
-        format!(
-            "the primary GPT (LBA 1) and the backup (LBA {}) are both valid but disagree: {}",
-            bh.my_lba,
-            differences.join(", ")
-        ),
-    ))
+    (!differences.is_empty()).then(|| differences.join(", "))
 }
 
 /// The table of a valid copy, with the backup where the caller says it is.
