@@ -305,10 +305,13 @@ impl Table {
 /// Only 512- and 4096-byte logical sectors are supported.
 pub(crate) fn check_sector_size(sector_size: u32) -> Result<()> {
     match sector_size {
-        512 | 4096 => Ok(()),
+        512 | 1024 | 2048 | 4096 => Ok(()),
         _ => Err(Error::new(
             ErrorKind::Unsupported,
-            format!("sector size {sector_size} is not supported (only 512 and 4096)"),
+            format!(
+                "sector size {sector_size} is not supported (512, 1024, 2048 or 4096, as \
+                 --sector-size= accepts)"
+            ),
         )),
     }
 }

@@ -212,6 +212,21 @@ fn hostile_locations_are_refused_with_their_values() {
 }
 
 #[test]
+fn every_sector_size_of_sector_size_option_round_trips() {
+    for ss in [512, 1024, 2048, 4096] {
+        let table = Table::new(GUID, 64 << 20, ss).unwrap();
+        assert_eq!(table.first_usable_lba, (1 << 20) / u64::from(ss));
+        let mut disk = disk_with(&table, 64 << 20);
+        let Ok(Probe::Gpt(loaded)) = read(&mut disk, 64 << 20, ss) else {
+            panic!("{ss}: no table")
+        };
+        assert_eq!(loaded.table, table, "{ss}");
+        assert!(!loaded.needs_rewrite, "{ss}");
+    }
+    assert!(Table::new(GUID, 64 << 20, 8192).is_err());
+}
+
+#[test]
 fn tiny_and_odd_disks_do_not_panic() {
     for size in [
         0,
@@ -269,7 +284,7 @@ fn new_tables_refuse_what_cannot_hold_them() {
     assert!(Table::new(GUID, 68 * 512, 512).is_ok());
     assert!(Table::new(GUID, 0, 4096).is_err());
     assert_eq!(
-        Table::new(GUID, 1 << 30, 2048).unwrap_err().kind(),
+        Table::new(GUID, 1 << 30, 8192).unwrap_err().kind(),
         ErrorKind::Unsupported
     );
     let huge = Table::new(GUID, u64::MAX, 512).unwrap();
