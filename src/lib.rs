@@ -4,6 +4,7 @@
 //! (bytes <-> table) are pure parsers; `plan` turns the disk's table, the definitions and the
 //! options into a `Plan` without I/O; `apply` is the only writer; `report` prints.
 
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod disk;
@@ -14,3 +15,4 @@ pub mod id128;
 pub mod json;
 pub mod logger;
 pub mod plan;
+pub mod run;

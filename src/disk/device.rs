@@ -371,6 +371,13 @@ pub(crate) fn aligned_range(offset: u64, len: u64, alignment: u64) -> Option<(u6
     (end > start).then(|| (start, end - start))
 }
 
+/// The GPT reader reads through this; `&Disk` because reading needs no exclusive access.
+impl crate::gpt::ReadAt for &Disk {
+    fn read_exact_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        Disk::read_exact_at(self, offset, buf)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

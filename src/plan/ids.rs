@@ -47,6 +47,12 @@ pub fn partition_uuid(seed: Uuid, type_uuid: Uuid, k: u64) -> Uuid {
     }
 }
 
+/// The file system UUID of a partition (mkswap's `-U`, mkfs's UUID): derived from the
+/// partition's UUID and the token `file-system-uuid`, as v262 does.
+pub fn file_system_uuid(partition_uuid: Uuid) -> Uuid {
+    hmac_v4(partition_uuid.as_bytes(), &[b"file-system-uuid"])
+}
+
 /// A UUID for a derived one that collides, from the caller's entropy: v262 takes a random one.
 fn fallback_uuid(entropy: &[u8; 32], index: usize) -> Uuid {
     let index = (index as u64).to_le_bytes();

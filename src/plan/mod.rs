@@ -36,6 +36,7 @@ use uuid::Uuid;
 use crate::config::definition::Definition;
 use crate::error::{Error, ErrorKind, Result};
 
+pub use ids::file_system_uuid;
 pub use result::{Activity, DeletedPartition, Plan, PlannedPartition};
 
 /// The existing partition table as the planner sees it (built by the caller from the GPT,
@@ -172,6 +173,21 @@ pub fn layout(
     grow::grow(&mut ctx);
     place::place(&mut ctx)?;
     Ok(Ok(result::build(&ctx, options)))
+}
+
+/// `--can-factory-reset`: the slots of the existing partitions a factory reset would delete
+/// (those bound to a `FactoryReset=yes` definition).
+pub fn factory_reset_candidates(
+    disk: &DiskLayout,
+    definitions: &[Definition],
+    options: &PlanOptions,
+) -> Result<Vec<usize>> {
+    let options = PlanOptions {
+        factory_reset: true,
+        ..options.clone()
+    };
+    let ctx = list::Context::load(disk, definitions, &options)?;
+    Ok(ctx.deleted.iter().map(|e| e.slot).collect())
 }
 
 /// `--size=auto`: the minimal disk size in bytes for the definitions and the partitions

@@ -1,0 +1,189 @@
+//! The only writer: carries out a [`Plan`] on a disk, in an order that survives a power cut
+//! at any moment.
+//!
+//! 1. Everything is computed and checked first (the new table, the erase list, the kernel
+//!    update): a refusal leaves the disk untouched.
+//! 2. The kernel forgets partitions the new table removes or moves (refused above if one is
+//!    in use).
+//! 3. Space handed out is erased: signature regions zeroed, then discarded; swap signatures
+//!    are written into new swap partitions. All of this is free space under the old table,
+//!    or belongs to partitions a factory reset deletes, so the old table stays valid.
+//! 4. The table is written in UEFI order, each piece synced: backup entries, backup header,
+//!    primary entries, primary header, protective MBR. Until the primary header lands, the
+//!    old primary is what firmware, the kernel and our reader use; afterwards the new one.
+//! 5. The kernel learns the new partitions (BLKPG), and its view is read back and compared.
+//!
+//! Every step ends at a failpoint (see [`failpoint`]) for the crash tests.
+
+mod erase;
+mod failpoint;
+mod kernel;
+mod swap;
+mod table;
+
+use log::{debug, info};
+
+use crate::config::definition::Definition;
+use crate::disk::{Discard, Disk, SystemPaths};
+use crate::error::{Error, ErrorKind, Result};
+use crate::gpt::Table;
+use crate::plan::{Activity, Plan, file_system_uuid};
+
+pub use erase::{Erase, Range, erase_list, protected_extents, signature_regions};
+pub use failpoint::EXIT_STATUS as FAILPOINT_EXIT_STATUS;
+pub use table::build as build_table;
+
+/// Zeros are written from this buffer, in pieces of its size.
+static ZEROS: [u8; 256 << 10] = [0; 256 << 10];
+
+/// What [`apply`] needs besides the plan.
+pub struct Request<'a> {
+    pub disk: &'a Disk,
+    pub plan: &'a Plan,
+    pub definitions: &'a [Definition],
+    /// The table read from the disk (repaired and relocated in memory), unless the plan
+    /// makes a new one.
+    pub old: Option<&'a Table>,
+    /// `--discard=`.
+    pub discard: bool,
+    /// The disk is a file created by this run (`--empty=create`): it holds only zeros.
+    pub fresh_file: bool,
+    pub paths: &'a SystemPaths,
+}
+
+/// A swap signature to write at `offset`.
+struct SwapHeader {
+    slot: usize,
+    offset: u64,
+    page: Vec<u8>,
+}
+
+/// Writes the plan to the disk. Also used for a table that only needs repairing (a damaged
+/// copy, a backup header that is not at the end): the plan then changes nothing else.
+pub fn apply(r: &Request) -> Result<()> {
+    let disk = r.disk;
+    let new = table::build(r.old, r.plan, disk.size())?;
+    let erase = erase::erase_list(r.plan, disk.size(), r.discard, r.fresh_file);
+    if let Some(range) = erase::check_protected(&erase, &erase::protected_extents(r.plan)) {
+        return Err(Error::new(
+            ErrorKind::Corrupt,
+            format!(
+                "refusing to erase bytes {}..{} of an existing partition (this is a bug)",
+                range.offset,
+                range.end()
+            ),
+        ));
+    }
+    let swaps = swap_headers(r.plan, r.definitions)?;
+    let lba0 = if r.plan.new_table {
+        None
+    } else {
+        let mut sector = vec![0u8; new.sector_size as usize];
+        disk.read_exact_at(0, &mut sector)?;
+        Some(sector)
+    };
+    let pieces = new.serialize(lba0.as_deref())?;
+    let kernel = kernel::prepare(disk, &new, r.paths)?;
+
+    info!("Applying changes to {}.", disk.path().display());
+    if let Some(k) = &kernel {
+        k.remove_stale(disk)?;
+    }
+    for (i, step) in erase.iter().enumerate() {
+        match step {
+            Erase::Zero { what, range } => {
+                zero(disk, *range)?;
+                disk.sync()?;
+                debug!(
+                    "Zeroed bytes {}..{} of {what} (signatures).",
+                    range.offset,
+                    range.end()
+                );
+                failpoint::reached(&format!("wipe-{i}"));
+            }
+            Erase::Discard { what, range, kind } => {
+                discard(disk, what, *range, *kind)?;
+                failpoint::reached(&format!("discard-{i}"));
+            }
+        }
+    }
+    for s in &swaps {
+        let name = format!("swap-{}", s.slot + 1);
+        failpoint::write_step(disk, &name, s.offset, &s.page)?;
+        info!("Wrote a swap signature to new partition {}.", s.slot + 1);
+    }
+    info!("Writing new partition table.");
+    for piece in &pieces {
+        let name = format!("gpt-{}", piece.what.replace(' ', "-"));
+        failpoint::write_step(disk, &name, piece.offset, &piece.bytes)?;
+    }
+    if let Some(k) = &kernel {
+        k.finish(disk)?;
+    }
+    info!("Partition table written.");
+    Ok(())
+}
+
+/// Writes zeros over `range`.
+fn zero(disk: &Disk, range: Range) -> Result<()> {
+    let mut at = range.offset;
+    while at < range.end() {
+        let n = (range.end() - at).min(ZEROS.len() as u64) as usize;
+        disk.write_all_at(at, &ZEROS[..n])?;
+        at += n as u64;
+    }
+    Ok(())
+}
+
+/// Discards `range`, logging what the storage made of it. Only a gap the kernel refuses as
+/// busy is an error, as in systemd-repart.
+fn discard(disk: &Disk, what: &str, range: Range, kind: erase::DiscardKind) -> Result<()> {
+    match disk.discard(range.offset, range.len)? {
+        Discard::Done { .. } => info!("Successfully discarded data from {what}."),
+        Discard::Skipped => debug!("{what} is too short for discard, skipping."),
+        Discard::Unsupported => {
+            info!("Storage does not support discard, not discarding data in {what}.")
+        }
+        Discard::Busy if kind == erase::DiscardKind::Partition => {
+            info!("Block device is busy, not discarding {what} because it probably is mounted.")
+        }
+        Discard::Busy => {
+            return Err(Error::new(
+                ErrorKind::Busy,
+                format!(
+                    "discarding {what} (bytes {}..{}) of {}: the device is busy",
+                    range.offset,
+                    range.end(),
+                    disk.path().display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The swap signatures of new `Format=swap` partitions.
+fn swap_headers(plan: &Plan, definitions: &[Definition]) -> Result<Vec<SwapHeader>> {
+    let page_size = rustix::param::page_size();
+    let mut headers = Vec::new();
+    for p in &plan.partitions {
+        if p.existing || p.dropped || p.deferred || p.activity != Activity::Create {
+            continue;
+        }
+        let (Some(slot), Some(d)) = (p.slot, p.definition.and_then(|i| definitions.get(i))) else {
+            continue;
+        };
+        if d.format.as_deref() != Some("swap") {
+            continue;
+        }
+        let uuid = file_system_uuid(p.uuid);
+        let page = swap::header(p.new_size, page_size, uuid, &p.label)
+            .map_err(|e| e.context(d.display_path.clone()))?;
+        headers.push(SwapHeader {
+            slot,
+            offset: p.offset,
+            page,
+        });
+    }
+    Ok(headers)
+}

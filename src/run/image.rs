@@ -1,0 +1,118 @@
+//! Image files: creating them (`--empty=create`), their sector size, and `--size=`.
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use log::{info, warn};
+
+use super::usage;
+use crate::cli::{Options, SizeArg};
+use crate::config::definition::Definition;
+use crate::disk::{Access, Disk};
+use crate::error::{Error, Result};
+use crate::gpt::{self, Table};
+use crate::plan::{self, DiskLayout, PlanOptions};
+
+/// `--size=` values are rounded up to this.
+const SIZE_ALIGNMENT: u64 = 4096;
+
+/// Creates the image file of `--empty=create`, refusing to replace anything.
+pub fn create(path: &Path) -> Result<()> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .map(drop)
+        .map_err(|e| Error::io(format!("creating {}", path.display()), e))
+}
+
+/// The sector size a GPT on the image was written for, as v262 probes image files given
+/// without `--sector-size=`; `None` (512) when there is no table.
+pub fn detect_sector_size(path: &Path) -> Result<Option<u32>> {
+    let disk = Disk::open(path, Access::ReadOnly, None)?;
+    let mut reader = &disk;
+    gpt::detect_sector_size(&mut reader, disk.size())
+}
+
+/// The disk size to plan for: the device's, or with `--size=` the image's new size. A real
+/// run grows the file now (never shrinks it); a dry run only plans for the new size.
+pub fn target_size(
+    disk: &mut Disk,
+    o: &Options,
+    definitions: &[Definition],
+    options: &PlanOptions,
+) -> Result<u64> {
+    let Some(size_arg) = o.size else {
+        return Ok(disk.size());
+    };
+    if disk.is_block_device() {
+        return Err(usage(format!(
+            "--size= is only supported on image files, and {} is a block device",
+            disk.path().display()
+        )));
+    }
+    let wanted = match size_arg {
+        SizeArg::Bytes(bytes) => {
+            let rounded = bytes.div_ceil(SIZE_ALIGNMENT) * SIZE_ALIGNMENT;
+            if rounded != bytes {
+                warn!("Rounded --size={bytes} up to {rounded}, a multiple of {SIZE_ALIGNMENT}.");
+            }
+            rounded
+        }
+        SizeArg::Auto => {
+            let minimal = minimal_size_on(disk, o, definitions, options)?;
+            info!("Automatically determined minimal disk image size as {minimal} bytes.");
+            minimal
+        }
+    };
+    if wanted <= disk.size() {
+        return Ok(disk.size());
+    }
+    if !o.dry_run {
+        disk.grow_file(wanted, !o.discard)?;
+        info!("Grew {} to {wanted} bytes.", disk.path().display());
+    }
+    Ok(wanted)
+}
+
+/// `--size=auto` on an existing image: the minimal size for its table and the definitions.
+fn minimal_size_on(
+    disk: &Disk,
+    o: &Options,
+    definitions: &[Definition],
+    options: &PlanOptions,
+) -> Result<u64> {
+    let start = super::table::start(disk, disk.size().max(nominal_size()), o.empty);
+    let layout = match start {
+        Ok(start) => start.layout(disk.size()),
+        Err(e) => return Err(e),
+    };
+    plan::minimal_size(&layout, definitions, options)
+}
+
+/// The smallest image for the definitions alone (the positional argument `-`).
+pub fn minimal_size(
+    definitions: &[Definition],
+    options: &PlanOptions,
+    sector_size: u32,
+) -> Result<u64> {
+    let table = Table::new(uuid::Uuid::nil(), nominal_size(), sector_size)?;
+    let layout = DiskLayout {
+        sector_size: u64::from(sector_size),
+        disk_size: 0,
+        first_usable_lba: table.first_usable_lba,
+        last_usable_lba: table.last_usable_lba,
+        entry_count: table.entries.len(),
+        disk_guid: None,
+        partitions: Vec::new(),
+    };
+    plan::minimal_size(&layout, definitions, options)
+}
+
+/// A disk size to lay out a new table on when only the minimal size is wanted, which does
+/// not depend on the geometry.
+fn nominal_size() -> u64 {
+    1 << 40
+}

@@ -1,0 +1,271 @@
+//! One invocation, from the options to the exit status: find the disk, read the definitions,
+//! decide about a factory reset, read the table, plan, print, and (unless it is a dry run)
+//! apply.
+
+mod image;
+mod output;
+mod table;
+mod target;
+
+use std::path::{Path, PathBuf};
+
+use log::info;
+use uuid::Uuid;
+
+use crate::apply;
+use crate::cli::{Command, Empty, HELP, Options, Seed, Target};
+use crate::config::{self, LoadOptions, specifier::SpecifierContext, types::Arch};
+use crate::disk::{self, Access, Disk, SystemPaths};
+use crate::error::{Error, ErrorKind, Result};
+use crate::host::{self, System, factory_reset, identity, os_release};
+use crate::plan::{self, PlanOptions};
+
+use target::Located;
+
+/// Runs the command and returns the exit status (0, or 1 for `--can-factory-reset` when
+/// nothing is resettable); failures are errors whose kind gives the status.
+pub fn run(o: &Options) -> Result<u8> {
+    match o.command {
+        Command::Help => {
+            print!("{HELP}");
+            return Ok(0);
+        }
+        Command::Version => {
+            println!(
+                "repart-rs {} (systemd-repart 262 compatible)",
+                env!("CARGO_PKG_VERSION")
+            );
+            return Ok(0);
+        }
+        Command::Run => {}
+    }
+    let sys = System::live();
+    let paths = SystemPaths::default();
+    let in_initrd = host::initrd::in_initrd(&sys);
+    let cmdline = host::cmdline::read(&sys, in_initrd)?;
+
+    let root = choose_root(o, in_initrd)?;
+    // Beyond systemd-repart: an initrd whose root is not mounted yet finds its disk from the
+    // boot configuration, and takes the definitions from its own repart.d.
+    let early = in_initrd
+        && o.root.is_none()
+        && o.target == Target::Discover
+        && !disk::is_mount_point(&root)?;
+    let located = match &o.target {
+        Target::NoDevice => None,
+        Target::Path(path) if o.empty == Empty::Create => Some(Located::Image(path.clone())),
+        Target::Path(path) => Some(target::named(path, &paths)?),
+        Target::Discover if early => {
+            info!(
+                "{} is not mounted yet; looking for the disk in the boot configuration.",
+                root.display()
+            );
+            Some(target::from_boot_config(&sys, &cmdline, &paths)?)
+        }
+        Target::Discover => Some(target::behind_root(&root, &paths)?),
+    };
+    if let Some(Located::Device { node, how }) = &located {
+        info!("Using disk {} (found {how}).", node.display());
+    }
+    let config_root = if early { PathBuf::from("/") } else { root };
+
+    let machine_id = identity::read_machine_id(&config_root)?;
+    let seed = match o.seed {
+        Seed::Fixed(seed) => seed,
+        Seed::Random => identity::random_id128()?,
+        Seed::MachineId => match machine_id {
+            Some(id) => id,
+            None => {
+                info!("No machine ID set, using randomized partition UUIDs.");
+                identity::random_id128()?
+            }
+        },
+    };
+    let specifiers = specifier_context(&sys, &config_root, machine_id)?;
+    let definitions = config::load(&LoadOptions {
+        root: (config_root != Path::new("/")).then_some(config_root.as_path()),
+        definitions: &o.definitions,
+        architecture: o.architecture,
+        specifiers: &specifiers,
+    })?;
+    let facts = factory_reset::SystemFacts::new(&sys, &cmdline);
+    let reset = factory_reset::decide(o.factory_reset, in_initrd, &facts)?;
+    if let Some(message) = reset.honouring_message() {
+        info!("{message}");
+    }
+
+    let mut options = PlanOptions {
+        seed,
+        grain_size: o.grain_size,
+        factory_reset: false,
+        include: o
+            .include_partitions
+            .as_ref()
+            .map(|l| l.iter().map(|t| t.uuid).collect()),
+        exclude: o
+            .exclude_partitions
+            .as_ref()
+            .map(|l| l.iter().map(|t| t.uuid).collect()),
+        defer: o.defer_partitions.iter().map(|t| t.uuid).collect(),
+        defer_empty: o.defer_partitions_empty,
+        defer_factory_reset: o.defer_partitions_factory_reset,
+        default_fs_sector_size: u64::from(o.sector_size.unwrap_or(4096)),
+        fallback_entropy: entropy()?,
+    };
+
+    let Some(located) = located else {
+        let size = image::minimal_size(&definitions, &options, o.sector_size.unwrap_or(512))?;
+        info!(
+            "Automatically determined minimal disk image size as {}.",
+            output::human_size(size)
+        );
+        return Ok(0);
+    };
+    let fresh_file = o.empty == Empty::Create;
+    if fresh_file {
+        image::create(located.path())?;
+    }
+    let access = if o.dry_run {
+        Access::ReadOnly
+    } else {
+        Access::ReadWrite
+    };
+    let sector_size = match (&located, o.sector_size) {
+        (_, Some(size)) => Some(size),
+        (Located::Image(path), None) => image::detect_sector_size(path)?,
+        (Located::Device { .. }, None) => None,
+    };
+    let mut disk = Disk::open(located.path(), access, sector_size)?;
+    if disk.is_block_device() {
+        options.default_fs_sector_size = u64::from(disk.device_sector_size());
+    }
+    let size = image::target_size(&mut disk, o, &definitions, &options)?;
+    let start = table::start(&disk, size, o.empty)?;
+    let layout = start.layout(size);
+    for notice in start
+        .existing()
+        .map(|l| l.notices.as_slice())
+        .unwrap_or_default()
+    {
+        info!("{}: {notice}", disk.path().display());
+    }
+
+    if o.can_factory_reset {
+        let candidates = plan::factory_reset_candidates(&layout, &definitions, &options)?;
+        return Ok(if candidates.is_empty() { 1 } else { 0 });
+    }
+    options.factory_reset = reset.reset && start.existing().is_some();
+    let plan = plan::plan(&layout, &definitions, &options)?;
+    let repair = start.existing().is_some_and(|l| l.needs_rewrite);
+    let out = output::Output::new(o, &disk, &plan, &definitions);
+    out.table();
+    if !plan.changed && !repair {
+        info!("No changes.");
+        if !o.dry_run {
+            clear_legacy_request(&sys, reset)?;
+        }
+        out.json();
+        return Ok(0);
+    }
+    if !plan.changed {
+        info!("The partition table needs repairing (see above); nothing else changes.");
+    }
+    if o.dry_run {
+        info!("Refusing to repartition, please re-run with --dry-run=no.");
+        out.json();
+        return Ok(0);
+    }
+    if let Some(loaded) = start.existing() {
+        loaded.ensure_rewritable()?;
+    }
+    apply::apply(&apply::Request {
+        disk: &disk,
+        plan: &plan,
+        definitions: &definitions,
+        old: start.existing().map(|l| &l.table),
+        discard: o.discard,
+        fresh_file,
+        paths: &paths,
+    })?;
+    clear_legacy_request(&sys, reset)?;
+    out.json();
+    Ok(0)
+}
+
+/// After a real run that honoured the legacy `FactoryReset` EFI variable, removes it so the
+/// next boot does not reset again (v252 did this; v262 ignores the variable).
+fn clear_legacy_request(sys: &System, reset: factory_reset::Decision) -> Result<()> {
+    if reset.remove_legacy_variable() && factory_reset::remove_legacy_variable(sys)? {
+        info!("Removed EFI variable FactoryReset, so the next boot does not reset again.");
+    }
+    Ok(())
+}
+
+/// The directory definitions and the machine ID are read below: `--root=`, else in the
+/// initrd `/sysusr` when `/sysusr/usr` is mounted and `/sysroot` otherwise, else `/`.
+fn choose_root(o: &Options, in_initrd: bool) -> Result<PathBuf> {
+    if let Some(root) = &o.root {
+        return Ok(root.clone());
+    }
+    if !in_initrd {
+        return Ok(PathBuf::from("/"));
+    }
+    if disk::is_mount_point(Path::new("/sysusr/usr"))? {
+        Ok(PathBuf::from("/sysusr"))
+    } else {
+        Ok(PathBuf::from("/sysroot"))
+    }
+}
+
+/// The values of `Label=` specifiers, from the system and the os-release below `root`.
+fn specifier_context(
+    sys: &System,
+    root: &Path,
+    machine_id: Option<Uuid>,
+) -> Result<SpecifierContext> {
+    let os = os_release::read(root)?;
+    let field = |key: &str| {
+        os.as_ref()
+            .map(|os| os.get(key).unwrap_or_default().to_owned())
+    };
+    let hostname = identity::hostname();
+    let tmp = |default: &str| {
+        ["TMPDIR", "TEMP", "TMP"]
+            .iter()
+            .filter_map(|v| sys.var(v))
+            .find(|d| d.starts_with('/') && Path::new(d).is_dir())
+            .unwrap_or_else(|| default.to_owned())
+    };
+    Ok(SpecifierContext {
+        architecture: Some(Arch::native().name().to_owned()),
+        image_version: field("IMAGE_VERSION"),
+        boot_id: identity::read_boot_id(sys)
+            .ok()
+            .map(|id| id.simple().to_string()),
+        build_id: field("BUILD_ID"),
+        short_hostname: Some(hostname.split('.').next().unwrap_or_default().to_owned()),
+        hostname: Some(hostname),
+        machine_id: machine_id.map(|id| id.simple().to_string()),
+        image_id: field("IMAGE_ID"),
+        os_id: field("ID"),
+        pretty_hostname: None,
+        kernel_release: Some(identity::kernel_release()),
+        version_id: field("VERSION_ID"),
+        variant_id: field("VARIANT_ID"),
+        tmp_dir: Some(tmp("/tmp")),
+        var_tmp_dir: Some(tmp("/var/tmp")),
+    })
+}
+
+/// The planner's only randomness (UUIDs for the rare derived UUID that collides).
+fn entropy() -> Result<[u8; 32]> {
+    let mut bytes = [0u8; 32];
+    bytes[..16].copy_from_slice(identity::random_id128()?.as_bytes());
+    bytes[16..].copy_from_slice(identity::random_id128()?.as_bytes());
+    Ok(bytes)
+}
+
+/// An error for a run that cannot go on, with what to do about it.
+pub(crate) fn usage(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Usage, message)
+}
