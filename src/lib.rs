@@ -12,3 +12,4 @@ pub mod id128;
 pub mod json;
 pub mod logger;
 pub mod plan;
+pub mod report;
