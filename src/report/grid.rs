@@ -143,9 +143,14 @@ fn push_cell(out: &mut String, text: &str, last: bool) {
     }
 }
 
+/// `s` padded to `w` cells, or ellipsized when wider. An ellipsized cell is not padded even
+/// when a wide character left it one cell short (v262 prints `日…` in a 4-cell column).
 fn aligned(s: &str, w: usize, align: Align, glyphs: Glyphs) -> String {
-    let s = ellipsize(s, w, glyphs);
-    let pad = " ".repeat(w.saturating_sub(width(&s)));
+    if width(s) > w {
+        return ellipsize(s, w, glyphs);
+    }
+    let pad = " ".repeat(w - width(s));
+    let s = s.to_owned();
     match align {
         Align::Left => s + &pad,
         Align::Right => pad + &s,

@@ -92,3 +92,114 @@ pub fn human(input: &ReportInput, style: &Style) -> String {
 pub fn json(input: &ReportInput, debug: bool, glyphs: Glyphs) -> crate::json::Value {
     json::render(&rows::rows(input, glyphs), debug)
 }
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::plan::{Activity, PlannedPartition};
+
+    fn partition(offset: u64, size: u64, definition: Option<usize>) -> PlannedPartition {
+        PlannedPartition {
+            definition,
+            foreign: definition.is_none(),
+            existing: true,
+            dropped: false,
+            deferred: false,
+            activity: Activity::Unchanged,
+            slot: Some(0),
+            type_uuid: Uuid::from_u128(7),
+            label: String::new(),
+            uuid: Uuid::from_u128(8),
+            fills_label: false,
+            fills_uuid: false,
+            offset,
+            old_size: size,
+            new_size: size,
+            old_padding: u64::MAX,
+            new_padding: u64::MAX,
+            attributes: 0,
+        }
+    }
+
+    fn plan(partitions: Vec<PlannedPartition>) -> Plan {
+        Plan {
+            sector_size: 512,
+            grain: 4096,
+            first_usable_lba: 2048,
+            last_usable_lba: 4096,
+            entry_count: 128,
+            disk_guid: Uuid::from_u128(9),
+            new_table: false,
+            fills_disk_guid: false,
+            changed: false,
+            deleted: Vec::new(),
+            partitions,
+        }
+    }
+
+    #[test]
+    fn absurd_values_and_tiny_terminals_do_not_panic() {
+        // Offsets past the disk's end, sizes that overflow when added, a definition index
+        // out of range, an unknown type: the report still prints something.
+        let plan = plan(vec![
+            partition(u64::MAX, u64::MAX, Some(5)),
+            partition(0, u64::MAX, None),
+            partition(1 << 20, 0, Some(0)),
+        ]);
+        let definitions = [DefinitionInfo {
+            file: "/".into(),
+            dropins: vec![String::new()],
+            roothash: Some(String::new()),
+        }];
+        for disk_size in [0, 1, u64::MAX] {
+            let input = ReportInput {
+                plan: &plan,
+                disk_size,
+                node: "",
+                definitions: &definitions,
+            };
+            for columns in 0..6 {
+                for glyphs in [Glyphs::Utf8, Glyphs::Ascii] {
+                    let style = Style {
+                        glyphs,
+                        colors: ColorMode::Ansi256,
+                        columns,
+                        fit_to_columns: columns % 2 == 1,
+                        legend: columns % 2 == 0,
+                        debug: columns % 3 == 0,
+                    };
+                    let out = human(&input, &style);
+                    let sigma = format!("{} = 15.9E", glyphs.sigma());
+                    assert!(style.fit_to_columns || out.contains(&sigma), "{out}");
+                    assert_eq!(bar(&input, &style).lines().count(), 4);
+                }
+            }
+            let v = json(&input, true, Glyphs::Utf8);
+            assert_eq!(v.as_array().map(<[_]>::len), Some(3));
+        }
+    }
+
+    #[test]
+    fn an_empty_plan_has_no_table_but_a_bar() {
+        let plan = plan(Vec::new());
+        let input = ReportInput {
+            plan: &plan,
+            disk_size: 1 << 20,
+            node: "/dev/vda",
+            definitions: &[],
+        };
+        let style = Style {
+            glyphs: Glyphs::Ascii,
+            colors: ColorMode::Off,
+            columns: 6,
+            fit_to_columns: false,
+            legend: true,
+            debug: false,
+        };
+        assert_eq!(table(&input, &style), None);
+        assert_eq!(human(&input, &style), "\n ----\n\n");
+        assert_eq!(json(&input, false, Glyphs::Ascii).to_short(), "[]");
+    }
+}

@@ -39,12 +39,17 @@ pub fn width(s: &str) -> usize {
 }
 
 /// `s` cut to at most `max` cells with the ellipsis at the end, as systemd ellipsizes table
-/// cells (`…`; `...` in ASCII, or as many dots as fit below three cells).
+/// cells: `…`, or with ASCII glyphs `...` (as many dots as fit below three cells). Text that
+/// is not ASCII always gets `…`, whatever the glyph set (measured on v262).
 pub fn ellipsize(s: &str, max: usize, glyphs: Glyphs) -> String {
     if width(s) <= max {
         return s.to_owned();
     }
-    let ellipsis = glyphs.ellipsis();
+    let ellipsis = if s.is_ascii() {
+        glyphs.ellipsis()
+    } else {
+        Glyphs::Utf8.ellipsis()
+    };
     let room = match max.checked_sub(width(ellipsis)) {
         Some(room) => room,
         None => return ".".repeat(max),
@@ -95,5 +100,7 @@ mod tests {
         assert_eq!(ellipsize("日本語ラベル", 5, Glyphs::Utf8), "日本…");
         assert_eq!(ellipsize("日本語ラベル", 4, Glyphs::Utf8), "日…");
         assert_eq!(ellipsize("café ✓", 5, Glyphs::Utf8), "café…");
+        assert_eq!(ellipsize("café✓", 4, Glyphs::Ascii), "caf…");
+        assert_eq!(ellipsize("日本語ラベル", 3, Glyphs::Ascii), "日…");
     }
 }
