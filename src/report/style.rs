@@ -9,9 +9,10 @@ pub enum Glyphs {
     Ascii,
 }
 
-/// The colour mode, as v262 derives it: `SYSTEMD_COLORS=0|no` or `NO_COLOR` or `TERM=dumb`
-/// or stdout not a TTY turn colours off; `SYSTEMD_COLORS=16|256|24bit` pick a mode,
-/// `SYSTEMD_COLORS=1` and a TTY mean 256 colours unless `COLORTERM=truecolor|24bit`.
+/// The colour mode, as v262 derives it (measured): `SYSTEMD_COLORS=16|256|24bit` pick a mode
+/// and `SYSTEMD_COLORS=0|no` turns colours off; otherwise colours are on with
+/// `SYSTEMD_COLORS=1|true`, or on a TTY unless `NO_COLOR` is set or `TERM=dumb`, and then
+/// they are 24-bit if `COLORTERM` is `truecolor` or `24bit`, else 256.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColorMode {
     Off,
