@@ -157,7 +157,7 @@ pub fn run(o: &Options) -> Result<u8> {
     options.factory_reset = reset.reset && start.existing().is_some();
     let plan = plan::plan(&layout, &definitions, &options)?;
     let repair = start.existing().is_some_and(|l| l.needs_rewrite);
-    let out = output::Output::new(o, &disk, &plan, &definitions);
+    let out = output::Output::new(o, &disk, size, &plan, &definitions);
     out.table();
     if !plan.changed && !repair {
         info!("No changes.");
