@@ -36,3 +36,7 @@ file "$bin" | tee /dev/stderr | grep -q 'static'
 echo "size: $(stat -c %s "$bin") bytes"
 "$bin" --version
 done_stage
+
+stage "fuzz targets build"
+(cd fuzz && cargo +nightly fuzz build)
+done_stage
