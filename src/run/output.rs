@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use crate::cli::{JsonMode, Options};
+use crate::cli::{Empty, JsonMode, Options};
 use crate::config::definition::{Definition, Verity};
 use crate::disk::Disk;
 use crate::plan::Plan;
@@ -29,7 +29,9 @@ impl<'a> Output<'a> {
         plan: &'a Plan,
         defs: &[Definition],
     ) -> Self {
-        let node = if disk.is_block_device() {
+        // v262 names block devices and the file it creates (--empty=create) as given, and
+        // other image files by their canonical path.
+        let node = if disk.is_block_device() || o.empty == Empty::Create {
             disk.path().display().to_string()
         } else {
             std::fs::canonicalize(disk.path())
