@@ -117,7 +117,7 @@ pub fn run(o: &Options) -> Result<u8> {
         let size = image::minimal_size(&definitions, &options, o.sector_size.unwrap_or(512))?;
         info!(
             "Automatically determined minimal disk image size as {}.",
-            output::human_size(size)
+            crate::report::format_bytes(size)
         );
         return Ok(0);
     };

@@ -156,8 +156,3 @@ fn deep_colors(var: &dyn Fn(&str) -> Option<String>) -> ColorMode {
         _ => ColorMode::Ansi256,
     }
 }
-
-/// Sizes in log messages, as systemd formats them (`85M`).
-pub fn human_size(bytes: u64) -> String {
-    report::format_bytes(bytes)
-}
