@@ -234,3 +234,73 @@ fn luks_magic_is_erased_from_new_partitions() {
 fn md_superblocks_are_erased_from_new_partitions() {
     leftovers_are_erased(Leftover::Md);
 }
+
+/// Where the mounted old partition is relative to the new layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OldLayout {
+    /// At another start: the kernel's partition must be deleted.
+    Moved,
+    /// At the same start with another size: the kernel's partition would only be resized.
+    Resized,
+    /// Exactly where a new partition goes: the kernel needs no change at all.
+    Same,
+}
+
+/// `--empty=force` while an old partition is mounted: refused with a Busy error before
+/// anything is written (disk bytes and kernel partitions unchanged), wherever that partition
+/// is: the whole disk is erased.
+fn force_refused_while_mounted(old: OldLayout) {
+    let s = Scratch::new("force-mounted");
+    let defs = standard_defs(&s);
+    let image = s.image("disk.img", 128 * MIB);
+    let script = match old {
+        OldLayout::Moved => "label: gpt\nstart=2MiB, size=20MiB\nsize=20MiB\n",
+        OldLayout::Resized => "label: gpt\nstart=1MiB, size=20MiB\nsize=20MiB\n",
+        OldLayout::Same => "",
+    };
+    if old == OldLayout::Same {
+        agent(&defs, &image, &["--empty=force"]).ok("first layout");
+    } else {
+        sh_input("sfdisk", &["-q", "disk.img"], &s.dir, &[], script);
+    }
+    let lo = Loop::attach(&image, &[]);
+    lo.partx_add();
+    sh(
+        "mkfs.ext4",
+        &["-q", "-F", lo.partition(1).to_str().unwrap()],
+    );
+    let _mount = Mount::new(
+        &["-o", "ro", lo.partition(1).to_str().unwrap()],
+        &s.path("mnt"),
+    );
+    let kernel_before = lo.kernel_view();
+    let before = hash_all(&image);
+
+    let out = agent(&defs, &lo.node, &["--empty=force"]);
+    out.expect(1, "--empty=force with a mounted partition");
+    assert!(
+        out.stderr.contains(&format!(
+            "partition 1 (/dev/{}p1) is in use, but ",
+            lo.name()
+        )) && out.stderr.contains("; nothing was written"),
+        "{old:?}: {}",
+        out.stderr
+    );
+    assert_eq!(hash_all(&image), before, "{old:?}");
+    assert_eq!(lo.kernel_view(), kernel_before, "{old:?}");
+}
+
+#[test]
+fn empty_force_refuses_to_move_a_mounted_partition() {
+    force_refused_while_mounted(OldLayout::Moved);
+}
+
+#[test]
+fn empty_force_refuses_to_wipe_under_a_mounted_partition_it_would_resize() {
+    force_refused_while_mounted(OldLayout::Resized);
+}
+
+#[test]
+fn empty_force_refuses_to_wipe_under_a_mounted_partition_it_would_recreate() {
+    force_refused_while_mounted(OldLayout::Same);
+}

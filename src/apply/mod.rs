@@ -4,7 +4,7 @@
 //! 1. Everything is computed and checked first (the new table, the erase list, the kernel
 //!    update): a refusal leaves the disk untouched.
 //! 2. The kernel forgets partitions the new table removes or moves (refused above if one is
-//!    in use).
+//!    in use, as is any partition in use that overlaps space step 3 erases).
 //! 3. Space handed out is erased: signature regions zeroed, then discarded; swap signatures
 //!    are written into new swap partitions. All of this is free space under the old table,
 //!    or belongs to partitions a factory reset deletes, so the old table stays valid.
@@ -83,7 +83,13 @@ pub fn apply(r: &Request) -> Result<()> {
         Some(sector)
     };
     let pieces = new.serialize(lba0.as_deref())?;
-    let kernel = kernel::prepare(disk, &new, r.paths)?;
+    let erased: Vec<Range> = erase
+        .iter()
+        .map(|e| match e {
+            Erase::Zero { range, .. } | Erase::Discard { range, .. } => *range,
+        })
+        .collect();
+    let kernel = kernel::prepare(disk, &new, r.paths, &erased)?;
 
     info!("Applying changes to {}.", disk.path().display());
     if let Some(k) = &kernel {
