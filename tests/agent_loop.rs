@@ -304,3 +304,37 @@ fn empty_force_refuses_to_wipe_under_a_mounted_partition_it_would_resize() {
 fn empty_force_refuses_to_wipe_under_a_mounted_partition_it_would_recreate() {
     force_refused_while_mounted(OldLayout::Same);
 }
+
+/// A run that finds nothing to change on disk still brings the kernel's partitions in line
+/// with the table: after a run interrupted between writing the table and telling the kernel
+/// (here: the table written through the image file while the kernel knew the old one), the
+/// next run says "No changes." and the kernel knows the new partitions.
+#[test]
+fn no_changes_run_tells_the_kernel_about_the_table() {
+    let s = Scratch::new("no-changes-kernel");
+    let defs = standard_defs(&s);
+    let image = grown_disk(&s, "disk.img", 512);
+    let lo = Loop::attach(&image, &[]);
+    lo.partx_add();
+    agent(&defs, &image, &[]).ok("run on the backing file");
+    let table = clean_gpt(&lo.node, 512);
+    assert_eq!(lo.kernel_view(), [(1, 2048, 32768)]);
+    let before = hash_all(&image);
+
+    let out = agent(&defs, &lo.node, &[]);
+    out.ok("rerun on the loop device");
+    assert!(out.logged("No changes."), "{}", out.stderr);
+    assert!(out.logged("Informing kernel about changed partitions..."));
+    assert_eq!(lo.kernel_view(), kernel_units(&table));
+    assert_eq!(hash_all(&image), before);
+
+    // A dry run never touches the kernel.
+    sh("partx", &["-d", "--nr", "2:3", lo.node.to_str().unwrap()]);
+    Agent::plain()
+        .run(&[
+            &format!("--definitions={}", defs.display()),
+            lo.node.to_str().unwrap(),
+        ])
+        .ok("dry run");
+    assert_eq!(lo.kernel_view(), kernel_units(&table)[..1]);
+}

@@ -130,6 +130,19 @@ pub fn apply(r: &Request) -> Result<()> {
     Ok(())
 }
 
+/// Makes the kernel's partitions of `disk` match `table`, which is already on disk: for a
+/// real run that has nothing to write. A run stopped after the table was written but before
+/// the kernel was told (a crash, a killed unit) leaves them apart, and on a kernel without a
+/// GPT parser nothing else would ever bring them together. Refuses, as [`apply`] does, to
+/// delete or move a partition in use.
+pub fn sync_kernel(disk: &Disk, table: &Table, paths: &SystemPaths) -> Result<()> {
+    let Some(kernel) = kernel::prepare(disk, table, paths, &[])? else {
+        return Ok(());
+    };
+    kernel.remove_stale(disk)?;
+    kernel.finish(disk)
+}
+
 /// Writes zeros over `range`.
 fn zero(disk: &Disk, range: Range) -> Result<()> {
     let mut at = range.offset;
