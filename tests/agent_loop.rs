@@ -9,9 +9,11 @@
 
 mod common;
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use common::*;
+use repart_rs::gpt::Table;
 
 /// A real run of the standard flags on `target`.
 fn agent(defs: &Path, target: &Path, extra: &[&str]) -> Outcome {
@@ -337,4 +339,435 @@ fn no_changes_run_tells_the_kernel_about_the_table() {
         ])
         .ok("dry run");
     assert_eq!(lo.kernel_view(), kernel_units(&table)[..1]);
+}
+
+/// Definitions with a factory-resettable home after root.
+fn factory_reset_defs(s: &Scratch) -> PathBuf {
+    s.defs(
+        "defs-reset",
+        &[
+            ("10-root.conf", "[Partition]\nType=root\n"),
+            (
+                "20-home.conf",
+                "[Partition]\nType=home\nFactoryReset=yes\nSizeMinBytes=32M\nSizeMaxBytes=32M\n",
+            ),
+        ],
+    )
+}
+
+const OLD_HOME_MARKER: &[u8] = b"OLD-HOME-DATA-MARKER";
+
+/// A 96 MiB disk laid out by the agent for `defs` (root + home), with an ext4 file system
+/// on root and one on home holding a file full of [`OLD_HOME_MARKER`] (plus the marker
+/// written raw into home's last 4 KiB), then grown to 128 MiB.
+fn used_disk_with_home(s: &Scratch, defs: &Path) -> PathBuf {
+    let image = s.image("disk.img", 96 * MIB);
+    agent(defs, &image, &["--empty=force"]).ok("initial layout");
+    {
+        let lo = Loop::attach(&image, &[]);
+        lo.partx_add();
+        for n in [1, 2] {
+            sh(
+                "mkfs.ext4",
+                &["-q", "-F", lo.partition(n).to_str().unwrap()],
+            );
+        }
+        let mnt = s.path("mnt-home");
+        {
+            let _home = Mount::new(&[lo.partition(2).to_str().unwrap()], &mnt);
+            let data: Vec<u8> = OLD_HOME_MARKER
+                .iter()
+                .copied()
+                .chain(*b"\n")
+                .cycle()
+                .take(4 * MIB as usize)
+                .collect();
+            std::fs::write(mnt.join("data"), data).unwrap();
+        }
+        let home = part(&clean_gpt(&lo.node, 512), "home");
+        let tail = home.offset(512) + home.size(512) - 4096;
+        let mut raw = OLD_HOME_MARKER.repeat(4096 / OLD_HOME_MARKER.len());
+        raw.resize(4096, b'\n');
+        write_bytes(&lo.node, tail, &raw);
+    }
+    File::options()
+        .write(true)
+        .open(&image)
+        .unwrap()
+        .set_len(128 * MIB)
+        .unwrap();
+    image
+}
+
+/// Factory reset on a grown disk: home (FactoryReset=yes) is deleted and re-created, the
+/// table is the reference's for the same inputs, nothing of the old home is left anywhere
+/// in its old range, root's old bytes are untouched, the kernel knows the new table, and a
+/// following run without the reset changes nothing.
+#[test]
+fn factory_reset_recreates_home_and_erases_the_old_one() {
+    let s = Scratch::new("factory-reset");
+    let defs = factory_reset_defs(&s);
+    let image = used_disk_with_home(&s, &defs);
+    let old = gpt(&image, 512).unwrap();
+    let (old_root, old_home) = (part(&old, "root-x86-64"), part(&old, "home"));
+    let old_home_range = (old_home.offset(512), old_home.size(512));
+    let marker_count = |bytes: &[u8]| {
+        bytes
+            .windows(OLD_HOME_MARKER.len())
+            .filter(|w| *w == OLD_HOME_MARKER)
+            .count()
+    };
+    assert!(marker_count(&read_bytes(&image, old_home_range.0, old_home_range.1)) > 1000);
+    assert_eq!(
+        blkid(&image, Some(old_home_range)),
+        blkid_ext4(&image, old_home_range)
+    );
+    let root_bytes = hash(&image, old_root.offset(512), old_root.size(512));
+    let reference_image = copy_of(&image, "reference.img");
+    reference(&s.dir, &defs, &reference_image, &["--factory-reset=yes"]).ok("reference");
+
+    let lo = Loop::attach(&image, &[]);
+    lo.partx_add();
+    agent(&defs, &lo.node, &["--factory-reset=yes"]).ok("factory reset");
+    let table = clean_gpt(&lo.node, 512);
+    let expected = clean_gpt(&reference_image, 512);
+    assert_eq!(table, expected);
+    assert_eq!(
+        gpt_regions(&lo.node, &table),
+        gpt_regions(&reference_image, &expected)
+    );
+    let (root, home) = (part(&table, "root-x86-64"), part(&table, "home"));
+    assert_eq!(root.first_lba, old_root.first_lba);
+    assert!(home.first_lba > old_home.first_lba, "{home:?} {old_home:?}");
+    assert_eq!(home.uuid, old_home.uuid);
+
+    let old_range = read_bytes(&image, old_home_range.0, old_home_range.1);
+    assert_eq!(marker_count(&old_range), 0);
+    assert!(
+        old_range.iter().all(|&b| b == 0),
+        "old home range not erased"
+    );
+    assert_eq!(
+        blkid(&lo.partition(home.number), None),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        wipefs(&lo.partition(home.number), None),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        hash(&image, old_root.offset(512), old_root.size(512)),
+        root_bytes
+    );
+    assert_eq!(lo.kernel_view(), kernel_units(&table));
+
+    let before = hash_all(&image);
+    let again = agent(&defs, &lo.node, &[]);
+    again.ok("run after the reset");
+    assert!(again.logged("No changes."), "{}", again.stderr);
+    assert_eq!(hash_all(&image), before);
+}
+
+/// What `blkid` says about an ext4 file system: used to check a precondition.
+fn blkid_ext4(image: &Path, range: (u64, u64)) -> Vec<String> {
+    let found = blkid(image, Some(range));
+    assert!(found.contains(&"TYPE=ext4".to_owned()), "{found:?}");
+    found
+}
+
+/// Root is mounted (read-write) while the agent grows it and adds partitions: BLKPG resizes
+/// the mounted partition, sysfs shows the new size, and the file system stays healthy.
+#[test]
+fn mounted_root_is_grown_in_the_kernel() {
+    let s = Scratch::new("mounted");
+    let defs = standard_defs(&s);
+    let image = grown_disk(&s, "disk.img", 512);
+    let lo = Loop::attach(&image, &[]);
+    lo.partx_add();
+    let p1 = lo.partition(1);
+    sh("mkfs.ext4", &["-q", "-F", p1.to_str().unwrap()]);
+    let mnt = s.path("mnt");
+    let mount = Mount::new(&[p1.to_str().unwrap()], &mnt);
+    std::fs::write(mnt.join("before"), b"written before the run").unwrap();
+    sh("sync", &["-f", mnt.to_str().unwrap()]);
+
+    let out = agent(&defs, &lo.node, &[]);
+    out.ok("grow + create with root mounted");
+    let table = clean_gpt(&lo.node, 512);
+    let root = part(&table, "root-x86-64");
+    assert!(root.size(512) > 16 * MIB);
+    assert_eq!(lo.kernel_view(), kernel_units(&table));
+    let sysfs_size =
+        std::fs::read_to_string(format!("/sys/class/block/{}p1/size", lo.name())).unwrap();
+    assert_eq!(
+        sysfs_size.trim().parse::<u64>().unwrap(),
+        root.size(512) / 512
+    );
+
+    std::fs::write(mnt.join("after"), b"written after the run").unwrap();
+    sh("sync", &["-f", mnt.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(mnt.join("before")).unwrap(),
+        b"written before the run"
+    );
+    assert_eq!(
+        std::fs::read(mnt.join("after")).unwrap(),
+        b"written after the run"
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    assert!(mounts.contains(&format!("{} {} ext4 rw", p1.display(), mnt.display())));
+    drop(mount);
+    sh("e2fsck", &["-f", "-n", p1.to_str().unwrap()]);
+}
+
+/// `--empty=force` on a disk whose kernel still knows its three old partitions (none in
+/// use): the stale partitions are reconciled (deleted, re-added where they moved), and the
+/// table is the reference's.
+#[test]
+fn empty_force_reconciles_stale_kernel_partitions() {
+    let s = Scratch::new("force-stale");
+    let defs = standard_defs(&s);
+    let image = s.image("disk.img", 128 * MIB);
+    sh_input(
+        "sfdisk",
+        &["-q", "disk.img"],
+        &s.dir,
+        &[],
+        "label: gpt\nstart=2MiB, size=20MiB\nsize=20MiB\nsize=20MiB\n",
+    );
+    let reference_image = copy_of(&image, "reference.img");
+    reference(&s.dir, &defs, &reference_image, &["--empty=force"]).ok("reference");
+    let lo = Loop::attach(&image, &[]);
+    lo.partx_add();
+    assert_eq!(
+        lo.kernel_view(),
+        [(1, 4096, 40960), (2, 45056, 40960), (3, 86016, 40960)]
+    );
+    agent(&defs, &lo.node, &["--empty=force"]).ok("--empty=force");
+    let table = clean_gpt(&lo.node, 512);
+    assert_eq!(table, clean_gpt(&reference_image, 512));
+    assert_eq!(lo.kernel_view(), kernel_units(&table));
+    assert_eq!(wipefs(&lo.partition(1), None), Vec::<String>::new());
+    assert_eq!(wipefs(&lo.partition(2), None), Vec::<String>::new());
+}
+
+/// Grow + create on a loop device with 4096-byte sectors: the table (read with 4096-byte
+/// sectors) is the reference's, sysfs still counts 512-byte units, and swap is formatted.
+#[test]
+fn grow_and_create_on_4096_byte_sectors() {
+    let s = Scratch::new("grow-4k");
+    let defs = standard_defs(&s);
+    let image = grown_disk(&s, "disk.img", 4096);
+    let reference_image = copy_of(&image, "reference.img");
+    reference(&s.dir, &defs, &reference_image, &["--sector-size=4096"]).ok("reference");
+    let root_bytes = hash(&image, MIB, 16 * MIB);
+
+    let lo = Loop::attach(&image, &["--sector-size", "4096"]);
+    lo.partx_add();
+    assert_eq!(lo.kernel_view(), [(1, 2048, 32768)]);
+    agent(&defs, &lo.node, &[]).ok("grow + create");
+    let table = clean_gpt(&lo.node, 4096);
+    let expected = clean_gpt(&reference_image, 4096);
+    assert_eq!(table, expected);
+    assert_eq!(
+        gpt_regions(&lo.node, &table),
+        gpt_regions(&reference_image, &expected)
+    );
+    assert_eq!(table.sector_size, 4096);
+    assert_eq!(table.alternate_lba, 128 * MIB / 4096 - 1);
+    assert_eq!(lo.kernel_view(), kernel_units(&table));
+    assert_eq!(hash(&image, MIB, 16 * MIB), root_bytes);
+    let dump = sfdisk_dump(&image, 4096);
+    assert!(dump.contains("sector-size: 4096"), "{dump}");
+    let swap = part(&table, "swap");
+    let swap_id = blkid(&lo.partition(swap.number), None);
+    assert!(swap_id.contains(&"TYPE=swap".to_owned()), "{swap_id:?}");
+    assert_eq!(
+        swap_id,
+        blkid(&reference_image, Some((swap.offset(4096), swap.size(4096))))
+    );
+    let again = agent(&defs, &lo.node, &[]);
+    again.ok("second run");
+    assert!(again.logged("No changes."), "{}", again.stderr);
+}
+
+/// The grown disk with the space home, swap and the gap after swap will get filled with
+/// data first (so that holes can only come from discarding); returns the planned table.
+fn grown_disk_with_old_data(defs: &Path, image: &Path) -> Table {
+    let trial = copy_of(image, "trial.img");
+    agent(defs, &trial, &[]).ok("trial run on an image copy");
+    let planned = clean_gpt(&trial, 512);
+    let home = part(&planned, "home");
+    let end = (planned.last_usable_lba + 1) * 512;
+    fill_pattern(image, home.offset(512), end - home.offset(512), 7);
+    assert_eq!(
+        data_bytes(image, home.offset(512), end - home.offset(512)),
+        end - home.offset(512)
+    );
+    std::fs::remove_file(trial).unwrap();
+    planned
+}
+
+/// Discard on a loop device over an ext4 file: the new partitions and the gap after them
+/// become holes in the backing file (swap keeps only its signature page).
+#[test]
+fn discard_punches_holes_for_new_partitions() {
+    let s = Scratch::new("discard");
+    let defs = standard_defs(&s);
+    let image = grown_disk(&s, "disk.img", 512);
+    let planned = grown_disk_with_old_data(&defs, &image);
+    let (home, swap) = (part(&planned, "home"), part(&planned, "swap"));
+    let lo = Loop::attach(&image, &[]);
+    lo.partx_add();
+    let out = agent(&defs, &lo.node, &[]);
+    out.ok("grow + create");
+    assert!(out.logged("Successfully discarded data from new partition 2."));
+    assert_eq!(data_bytes(&image, home.offset(512), home.size(512)), 0);
+    assert_eq!(data_bytes(&image, swap.offset(512), swap.size(512)), 4096);
+    // The gap after swap is 3.5 KiB: its bytes are punched out (read as zeros), but the
+    // backing file's 4 KiB block that holds them stays allocated.
+    let gap = swap.offset(512) + swap.size(512);
+    let gap_len = (planned.last_usable_lba + 1) * 512 - gap;
+    assert!(gap_len > 0 && data_bytes(&image, gap, gap_len) < 4096);
+    assert!(read_bytes(&image, gap, gap_len).iter().all(|&b| b == 0));
+    assert_eq!(data_bytes(&image, MIB, 16 * MIB), 16 * MIB);
+}
+
+/// `--discard=no`: nothing is punched; the old data is only erased where signatures live.
+#[test]
+fn discard_no_punches_nothing() {
+    let s = Scratch::new("discard-no");
+    let defs = standard_defs(&s);
+    let image = grown_disk(&s, "disk.img", 512);
+    let planned = grown_disk_with_old_data(&defs, &image);
+    let (home, swap) = (part(&planned, "home"), part(&planned, "swap"));
+    let lo = Loop::attach(&image, &[]);
+    lo.partx_add();
+    let out = agent(&defs, &lo.node, &["--discard=no"]);
+    out.ok("grow + create");
+    assert!(!out.stderr.contains("discard"), "{}", out.stderr);
+    assert_eq!(
+        data_bytes(&image, home.offset(512), home.size(512)),
+        home.size(512)
+    );
+    assert_eq!(
+        data_bytes(&image, swap.offset(512), swap.size(512)),
+        swap.size(512)
+    );
+    assert_eq!(clean_gpt(&lo.node, 512), planned);
+}
+
+/// A loop device over a file on ramfs (no hole punching) cannot discard: that is logged and
+/// the run succeeds with the planned table.
+#[test]
+fn discard_unsupported_is_logged_and_the_run_succeeds() {
+    let s = Scratch::new("discard-ramfs");
+    let defs = standard_defs(&s);
+    let made = grown_disk(&s, "made.img", 512);
+    let planned_copy = copy_of(&made, "planned.img");
+    agent(&defs, &planned_copy, &[]).ok("planning run on an image copy");
+    let planned = clean_gpt(&planned_copy, 512);
+    let mnt = s.subdir("ramfs");
+    let _ramfs = Mount::new(&["-t", "ramfs", "none"], &mnt);
+    let image = mnt.join("disk.img");
+    copy_sparse(&made, &image);
+    let lo = Loop::attach(&image, &[]);
+    let max = std::fs::read_to_string(format!(
+        "/sys/class/block/{}/queue/discard_max_bytes",
+        lo.name()
+    ))
+    .unwrap();
+    assert_eq!(max.trim(), "0");
+    lo.partx_add();
+    let out = agent(&defs, &lo.node, &[]);
+    out.ok("grow + create without discard support");
+    assert!(
+        out.logged("Storage does not support discard, not discarding data in new partition 2."),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(clean_gpt(&lo.node, 512), planned);
+    assert_eq!(lo.kernel_view(), kernel_units(&planned));
+}
+
+/// A read-only loop device: a real run is refused before anything is written; a dry run
+/// works and says what it would do.
+#[test]
+fn read_only_device_refuses_a_real_run() {
+    let s = Scratch::new("read-only");
+    let defs = standard_defs(&s);
+    let image = grown_disk(&s, "disk.img", 512);
+    let lo = Loop::attach(&image, &["--read-only"]);
+    lo.partx_add();
+    let before = hash_all(&image);
+    let out = agent(&defs, &lo.node, &[]);
+    out.expect(1, "real run on a read-only device");
+    assert!(
+        out.stderr.contains(&format!(
+            "{} is a read-only block device, refusing to open it for writing",
+            lo.node.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(hash_all(&image), before);
+    assert_eq!(lo.kernel_view(), [(1, 2048, 32768)]);
+
+    let dry = Agent::plain().run(&[
+        &format!("--definitions={}", defs.display()),
+        &format!("--seed={SEED}"),
+        lo.node.to_str().unwrap(),
+    ]);
+    dry.ok("dry run on a read-only device");
+    assert!(
+        dry.logged("Refusing to repartition, please re-run with --dry-run=no."),
+        "{}",
+        dry.stderr
+    );
+    assert_eq!(hash_all(&image), before);
+}
+
+/// A loop device without any partition table under the default `--empty=refuse`: exit 77,
+/// nothing written.
+#[test]
+fn disk_without_gpt_is_exit_77() {
+    let s = Scratch::new("no-gpt");
+    let defs = standard_defs(&s);
+    let image = s.image("disk.img", 64 * MIB);
+    fill_pattern(&image, 0, MIB, 3);
+    let before = hash_all(&image);
+    let lo = Loop::attach(&image, &[]);
+    let out = agent(&defs, &lo.node, &[]);
+    out.expect(77, "no GPT, --empty=refuse");
+    assert!(
+        out.stderr.contains(&format!(
+            "Disk {} has no GPT disk label, not repartitioning.",
+            lo.node.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(hash_all(&image), before);
+}
+
+/// `--root=` pointing at a tmpfs with a `usr/` directory: neither is backed by a block
+/// device, which is exit 76 (the unit treats it as success).
+#[test]
+fn root_on_tmpfs_is_exit_76() {
+    let s = Scratch::new("tmpfs-root");
+    let root = s.subdir("root");
+    let _tmpfs = Mount::new(&["-t", "tmpfs", "none"], &root);
+    std::fs::create_dir_all(root.join("usr")).unwrap();
+    std::fs::create_dir_all(root.join("etc/repart.d")).unwrap();
+    std::fs::write(
+        root.join("etc/repart.d/10-root.conf"),
+        "[Partition]\nType=root\n",
+    )
+    .unwrap();
+    for extra in [&[][..], &["--dry-run=no"][..]] {
+        let mut args = vec![format!("--root={}", root.display())];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let out = Agent::plain().run(&args);
+        out.expect(76, "discovery on tmpfs");
+    }
 }
