@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use common::*;
@@ -341,64 +340,6 @@ fn no_changes_run_tells_the_kernel_about_the_table() {
     assert_eq!(lo.kernel_view(), kernel_units(&table)[..1]);
 }
 
-/// Definitions with a factory-resettable home after root.
-fn factory_reset_defs(s: &Scratch) -> PathBuf {
-    s.defs(
-        "defs-reset",
-        &[
-            ("10-root.conf", "[Partition]\nType=root\n"),
-            (
-                "20-home.conf",
-                "[Partition]\nType=home\nFactoryReset=yes\nSizeMinBytes=32M\nSizeMaxBytes=32M\n",
-            ),
-        ],
-    )
-}
-
-const OLD_HOME_MARKER: &[u8] = b"OLD-HOME-DATA-MARKER";
-
-/// A 96 MiB disk laid out by the agent for `defs` (root + home), with an ext4 file system
-/// on root and one on home holding a file full of [`OLD_HOME_MARKER`] (plus the marker
-/// written raw into home's last 4 KiB), then grown to 128 MiB.
-fn used_disk_with_home(s: &Scratch, defs: &Path) -> PathBuf {
-    let image = s.image("disk.img", 96 * MIB);
-    agent(defs, &image, &["--empty=force"]).ok("initial layout");
-    {
-        let lo = Loop::attach(&image, &[]);
-        lo.partx_add();
-        for n in [1, 2] {
-            sh(
-                "mkfs.ext4",
-                &["-q", "-F", lo.partition(n).to_str().unwrap()],
-            );
-        }
-        let mnt = s.path("mnt-home");
-        {
-            let _home = Mount::new(&[lo.partition(2).to_str().unwrap()], &mnt);
-            let data: Vec<u8> = OLD_HOME_MARKER
-                .iter()
-                .copied()
-                .chain(*b"\n")
-                .cycle()
-                .take(4 * MIB as usize)
-                .collect();
-            std::fs::write(mnt.join("data"), data).unwrap();
-        }
-        let home = part(&clean_gpt(&lo.node, 512), "home");
-        let tail = home.offset(512) + home.size(512) - 4096;
-        let mut raw = OLD_HOME_MARKER.repeat(4096 / OLD_HOME_MARKER.len());
-        raw.resize(4096, b'\n');
-        write_bytes(&lo.node, tail, &raw);
-    }
-    File::options()
-        .write(true)
-        .open(&image)
-        .unwrap()
-        .set_len(128 * MIB)
-        .unwrap();
-    image
-}
-
 /// Factory reset on a grown disk: home (FactoryReset=yes) is deleted and re-created, the
 /// table is the reference's for the same inputs, nothing of the old home is left anywhere
 /// in its old range, root's old bytes are untouched, the kernel knows the new table, and a
@@ -417,7 +358,13 @@ fn factory_reset_recreates_home_and_erases_the_old_one() {
             .filter(|w| *w == OLD_HOME_MARKER)
             .count()
     };
-    assert!(marker_count(&read_bytes(&image, old_home_range.0, old_home_range.1)) > 1000);
+    let markers = marker_count(&read_bytes(&image, old_home_range.0, old_home_range.1));
+    assert!(
+        markers > 1000,
+        "{markers} markers in {old_home_range:?}; {}; whole image: {}",
+        describe_parts(&old),
+        marker_count(&read_bytes(&image, 0, 128 * MIB))
+    );
     assert_eq!(
         blkid(&image, Some(old_home_range)),
         blkid_ext4(&image, old_home_range)
@@ -468,6 +415,10 @@ fn factory_reset_recreates_home_and_erases_the_old_one() {
     assert_eq!(hash_all(&image), before);
 }
 
+fn describe_parts(t: &Table) -> String {
+    format!("{:?}", parts(t))
+}
+
 /// What `blkid` says about an ext4 file system: used to check a precondition.
 fn blkid_ext4(image: &Path, range: (u64, u64)) -> Vec<String> {
     let found = blkid(image, Some(range));
@@ -516,7 +467,7 @@ fn mounted_root_is_grown_in_the_kernel() {
     );
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
     assert!(mounts.contains(&format!("{} {} ext4 rw", p1.display(), mnt.display())));
-    drop(mount);
+    mount.unmount();
     sh("e2fsck", &["-f", "-n", p1.to_str().unwrap()]);
 }
 

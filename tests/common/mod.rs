@@ -14,8 +14,8 @@ use std::io::{Seek, SeekFrom};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use repart_rs::disk::{self, DevNum};
 use repart_rs::error::{Error, Result};
@@ -268,6 +268,7 @@ pub fn oracle(dir: &Path, args: &[&str]) -> Outcome {
 
 /// Runs `tool` from the reference chroot (e.g. `sfdisk`, which has `--sector-size`) in `dir`.
 pub fn oracle_tool(dir: &Path, tool: &str, args: &[&str]) -> Outcome {
+    let _no_mounts = no_mounts();
     let out = Command::new(manifest_dir().join("tests/oracle/run.sh"))
         .args(args)
         .current_dir(dir)
@@ -284,17 +285,32 @@ pub fn oracle_tool(dir: &Path, tool: &str, args: &[&str]) -> Outcome {
     outcome
 }
 
-/// `sfdisk -d` of an image or device: the host's for 512-byte sectors, the reference
-/// chroot's (which knows `--sector-size`) for 4096. Asserts that sfdisk succeeds.
+/// `sfdisk -d` of an image or device: the host's for devices (it uses their sector size)
+/// and 512-byte-sector images, the reference chroot's (which knows `--sector-size`) for
+/// 4096-byte-sector images. Asserts that sfdisk succeeds.
 pub fn sfdisk_dump(path: &Path, sector_size: u32) -> String {
-    if sector_size == 512 {
-        return sh("sfdisk", &["-d", path.to_str().unwrap()]);
+    sfdisk_try(path, sector_size).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`sfdisk_dump`], returning sfdisk's complaint instead of panicking.
+pub fn sfdisk_try(path: &Path, sector_size: u32) -> std::result::Result<String, String> {
+    use std::os::unix::fs::FileTypeExt;
+    let device = std::fs::metadata(path)
+        .unwrap()
+        .file_type()
+        .is_block_device();
+    let out = if sector_size == 512 || device {
+        let out = Command::new("sfdisk").arg("-d").arg(path).output().unwrap();
+        Outcome::from(out)
+    } else {
+        let dir = path.parent().unwrap();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        oracle_tool(dir, "sfdisk", &["--sector-size", "4096", "-d", name])
+    };
+    match out.code {
+        Some(0) => Ok(out.stdout),
+        _ => Err(format!("sfdisk -d {}: {}", path.display(), out.stderr)),
     }
-    let dir = path.parent().unwrap();
-    let name = path.file_name().unwrap().to_str().unwrap();
-    let out = oracle_tool(dir, "sfdisk", &["--sector-size", "4096", "-d", name]);
-    out.ok("sfdisk -d (reference chroot)");
-    out.stdout
 }
 
 /// An attached loop device, detached on drop (with its partitions).
@@ -345,33 +361,99 @@ impl Loop {
     }
 }
 
+impl Loop {
+    /// Detaches now, asserting that it worked (dropping only tries).
+    pub fn detach(self) {
+        sh("losetup", &["-d", self.node.to_str().unwrap()]);
+        std::mem::forget(self);
+    }
+}
+
 impl Drop for Loop {
     fn drop(&mut self) {
         let _ = Command::new("losetup").arg("-d").arg(&self.node).status();
     }
 }
 
+/// Mount namespaces copy every mount that exists when they are made, and the reference's
+/// run.sh makes one (`unshare --mount`) for each call: a file system a test mounted
+/// meanwhile lives on in that copy after the test unmounts it, still claiming its device and
+/// with its data not yet written. So mounts hold this lock shared, and runs of the reference
+/// take it exclusively (a test never calls the reference while it holds a mount).
+static MOUNTS: RwLock<()> = RwLock::new(());
+
+/// Keeps test mounts out while the reference runs.
+fn no_mounts() -> RwLockWriteGuard<'static, ()> {
+    MOUNTS.write().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A mounted file system, unmounted on drop.
 pub struct Mount {
     pub dir: PathBuf,
+    /// The block device mounted, if it is one.
+    device: Option<PathBuf>,
+    _shared: RwLockReadGuard<'static, ()>,
 }
 
 impl Mount {
     /// `mount ARGS... DIR`.
     pub fn new(args: &[&str], dir: &Path) -> Mount {
+        use std::os::unix::fs::FileTypeExt;
+        let shared = MOUNTS.read().unwrap_or_else(|e| e.into_inner());
         std::fs::create_dir_all(dir).unwrap();
         let mut all = args.to_vec();
         all.push(dir.to_str().unwrap());
         sh("mount", &all);
+        let device = args
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| std::fs::metadata(p).is_ok_and(|m| m.file_type().is_block_device()));
         Mount {
             dir: dir.to_owned(),
+            device,
+            _shared: shared,
         }
     }
+
+    /// Unmounts now, asserting that it worked and that the file system is gone everywhere
+    /// (another process's mount namespace may hold a copy for a while).
+    pub fn unmount(mut self) {
+        sh("umount", &[self.dir.to_str().unwrap()]);
+        if let Some(device) = &self.device {
+            wait_until_unclaimed(device);
+        }
+        // Nothing left for drop() to do but release the lock.
+        self.dir = PathBuf::new();
+    }
+}
+
+/// Waits (up to a minute) until nothing claims `device` exclusively any more.
+fn wait_until_unclaimed(device: &Path) {
+    use rustix::fs::{Mode, OFlags, open};
+    for _ in 0..600 {
+        match open(
+            device,
+            OFlags::RDONLY | OFlags::EXCL | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(_) => return,
+            Err(rustix::io::Errno::BUSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(100))
+            }
+            Err(e) => panic!("opening {} exclusively: {e}", device.display()),
+        }
+    }
+    panic!(
+        "{} is still claimed a minute after it was unmounted",
+        device.display()
+    );
 }
 
 impl Drop for Mount {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.dir).status();
+        if !self.dir.as_os_str().is_empty() {
+            let _ = Command::new("umount").arg(&self.dir).status();
+        }
     }
 }
 
@@ -685,6 +767,7 @@ pub fn grown_disk(scratch: &Scratch, name: &str, sector_size: u32) -> PathBuf {
     if sector_size == 512 {
         sh_input("sfdisk", &["-q", name], &scratch.dir, &[], &script);
     } else {
+        let _no_mounts = no_mounts();
         sh_input(
             manifest_dir().join("tests/oracle/run.sh").to_str().unwrap(),
             &["--sector-size", "4096", "-q", name],
@@ -694,6 +777,84 @@ pub fn grown_disk(scratch: &Scratch, name: &str, sector_size: u32) -> PathBuf {
         );
     }
     fill_pattern(&image, MIB, 16 * MIB, 1);
+    File::options()
+        .write(true)
+        .open(&image)
+        .unwrap()
+        .set_len(128 * MIB)
+        .unwrap();
+    image
+}
+
+/// Definitions with a factory-resettable home after root.
+pub fn factory_reset_defs(s: &Scratch) -> PathBuf {
+    s.defs(
+        "defs-reset",
+        &[
+            ("10-root.conf", "[Partition]\nType=root\n"),
+            (
+                "20-home.conf",
+                "[Partition]\nType=home\nFactoryReset=yes\nSizeMinBytes=32M\nSizeMaxBytes=32M\n",
+            ),
+        ],
+    )
+}
+
+pub const OLD_HOME_MARKER: &[u8] = b"OLD-HOME-DATA-MARKER";
+
+/// A 96 MiB disk laid out by the agent for `defs` (root + home), with an ext4 file system
+/// on root and one on home holding a file full of [`OLD_HOME_MARKER`] (plus the marker
+/// written raw into home's last 4 KiB), then grown to 128 MiB.
+pub fn used_disk_with_home(s: &Scratch, defs: &Path) -> PathBuf {
+    let image = s.image("disk.img", 96 * MIB);
+    Agent::plain()
+        .run(&real_run_args(defs, &image, &["--empty=force"]))
+        .ok("initial layout");
+    {
+        let lo = Loop::attach(&image, &[]);
+        lo.partx_add();
+        let table = clean_gpt(&image, 512);
+        assert_eq!(
+            lo.kernel_view(),
+            kernel_units(&table),
+            "{} read through {}: {:?}",
+            image.display(),
+            lo.node.display(),
+            parts(&clean_gpt(&lo.node, 512))
+        );
+        for n in [1, 2] {
+            let node = DevNum::from_dev(std::fs::metadata(lo.partition(n)).unwrap().rdev());
+            let sys =
+                std::fs::read_to_string(format!("/sys/class/block/{}p{n}/dev", lo.name())).unwrap();
+            assert_eq!(
+                format!("{}:{}", node.major, node.minor),
+                sys.trim(),
+                "{}p{n}: node and sysfs disagree",
+                lo.name()
+            );
+            sh(
+                "mkfs.ext4",
+                &["-q", "-F", lo.partition(n).to_str().unwrap()],
+            );
+        }
+        let mnt = s.path("mnt-home");
+        let home = Mount::new(&[lo.partition(2).to_str().unwrap()], &mnt);
+        let data: Vec<u8> = OLD_HOME_MARKER
+            .iter()
+            .copied()
+            .chain(*b"\n")
+            .cycle()
+            .take(4 * MIB as usize)
+            .collect();
+        std::fs::write(mnt.join("data"), data).unwrap();
+        home.unmount();
+        let home = part(&clean_gpt(&lo.node, 512), "home");
+        let tail = home.offset(512) + home.size(512) - 4096;
+        let mut raw = OLD_HOME_MARKER.repeat(4096 / OLD_HOME_MARKER.len());
+        raw.resize(4096, b'\n');
+        write_bytes(&lo.node, tail, &raw);
+        lo.detach();
+    }
     File::options()
         .write(true)
         .open(&image)
