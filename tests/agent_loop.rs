@@ -728,3 +728,80 @@ fn root_on_tmpfs_is_exit_76() {
         out.expect(76, "discovery on tmpfs");
     }
 }
+
+/// A factory reset while the home it would delete is mounted: refused with a Busy error
+/// before anything is written.
+#[test]
+fn factory_reset_refuses_while_home_is_mounted() {
+    let s = Scratch::new("factory-reset-mounted");
+    let defs = factory_reset_defs(&s);
+    let image = used_disk_with_home(&s, &defs);
+    let lo = Loop::attach(&image, &[]);
+    lo.partx_add();
+    let home = Mount::new(
+        &["-o", "ro", lo.partition(2).to_str().unwrap()],
+        &s.path("mnt"),
+    );
+    let kernel_before = lo.kernel_view();
+    let before = hash_all(&image);
+    let out = agent(&defs, &lo.node, &["--factory-reset=yes"]);
+    out.expect(1, "factory reset with home mounted");
+    assert!(
+        out.stderr.contains(&format!(
+            "partition 2 (/dev/{}p2) is in use, but ",
+            lo.name()
+        )) && out.stderr.contains("; nothing was written"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(hash_all(&image), before);
+    assert_eq!(lo.kernel_view(), kernel_before);
+    home.unmount();
+}
+
+/// A partition node on the command line stands for its whole disk (§1.3).
+#[test]
+fn a_partition_node_names_its_whole_disk() {
+    let s = Scratch::new("partition-node");
+    let defs = standard_defs(&s);
+    let image = grown_disk(&s, "disk.img", 512);
+    let lo = Loop::attach(&image, &[]);
+    lo.partx_add();
+    let out = agent(&defs, &lo.partition(1), &[]);
+    out.ok("run on the partition node");
+    assert!(
+        out.logged(&format!("Applying changes to {}.", lo.node.display())),
+        "{}",
+        out.stderr
+    );
+    let table = clean_gpt(&lo.node, 512);
+    assert_eq!(parts(&table).len(), 3);
+    assert_eq!(lo.kernel_view(), kernel_units(&table));
+}
+
+/// A loop device without partition scanning gets the table, and the kernel is left alone
+/// (it cannot have partitions there), as systemd-repart does.
+#[test]
+fn loop_without_partscan_gets_only_the_table() {
+    let s = Scratch::new("no-partscan");
+    let defs = standard_defs(&s);
+    let image = grown_disk(&s, "disk.img", 512);
+    let lo = Loop {
+        node: PathBuf::from(sh("losetup", &["--find", "--show", image.to_str().unwrap()]).trim()),
+    };
+    let out = agent(&defs, &lo.node, &[]);
+    out.ok("grow + create without partition scanning");
+    assert!(
+        out.logged(
+            "Not telling kernel to reread partition table, because selected image does not \
+             support kernel partition block devices."
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(parts(&clean_gpt(&lo.node, 512)).len(), 3);
+    assert_eq!(lo.kernel_view(), []);
+    let again = agent(&defs, &lo.node, &[]);
+    again.ok("second run");
+    assert!(again.logged("No changes."), "{}", again.stderr);
+}
