@@ -33,6 +33,9 @@ struct Scenario {
     final_flags: &'static [&'static str],
     /// Run on a loop device (with `losetup` flags) instead of the image file.
     loop_flags: Option<&'static [&'static str]>,
+    /// On the loop device, partition 1 is mounted (read-only, so that its bytes stay
+    /// comparable) during every run, as root is on a running system.
+    mount_root: bool,
     /// The disk is emptied first (`--empty=force`): between erasing and writing the table
     /// there is, by design, no table at all.
     may_have_no_table: bool,
@@ -96,9 +99,11 @@ fn hashes(image: &Path, ranges: &[(u64, u64)]) -> Vec<[u8; 32]> {
     ranges.iter().map(|&(o, l)| hash(image, o, l)).collect()
 }
 
-/// The target of a run: the image, or a loop device over it (detached on drop).
+/// The target of a run: the image, or a loop device over it (unmounted and detached on
+/// drop, in this order).
 struct Target {
     image: PathBuf,
+    mount: Option<Mount>,
     device: Option<Loop>,
 }
 
@@ -112,8 +117,17 @@ impl Target {
             }
             lo
         });
+        let mount = match &device {
+            Some(lo) if scenario.mount_root => {
+                let dir = image.with_extension("mnt");
+                let p1 = lo.partition(1);
+                Some(Mount::new(&["-o", "ro,noload", p1.to_str().unwrap()], &dir))
+            }
+            _ => None,
+        };
         Target {
             image: image.to_owned(),
+            mount,
             device,
         }
     }
@@ -129,7 +143,8 @@ impl Target {
         real_run_args(defs, self.path(), flags)
     }
 
-    /// On a loop device: the kernel's partitions must be the table's.
+    /// On a loop device: the kernel's partitions must be the table's (and a mounted root
+    /// still readable).
     fn check_kernel(&self, table: &Table, what: &str) {
         if let Some(lo) = &self.device {
             assert_eq!(
@@ -138,12 +153,16 @@ impl Target {
                 "{what}: kernel partitions"
             );
         }
+        if let Some(mount) = &self.mount {
+            let found = std::fs::read_to_string(mount.dir.join("marker")).unwrap();
+            assert_eq!(found, "root file system", "{what}: mounted root");
+        }
     }
 }
 
 fn run_scenario(scenario: &Scenario) {
     let agent = Agent::failpoints();
-    let s = Scratch::new(scenario.name);
+    let s = Scratch::new_in_memory(scenario.name);
     let (input, defs) = (scenario.setup)(&s);
     let ss = scenario.sector_size;
     let old = gpt(&input, ss);
@@ -288,6 +307,20 @@ fn grown_512(s: &Scratch) -> (PathBuf, PathBuf) {
     (grown_disk(s, "input.img", 512), standard_defs(s))
 }
 
+/// The standard grown disk with an ext4 file system (holding a file `marker`) in root.
+fn grown_512_ext4_root(s: &Scratch) -> (PathBuf, PathBuf) {
+    let image = grown_disk(s, "input.img", 512);
+    let fs = s.image("root.img", 16 * MIB);
+    sh("mkfs.ext4", &["-q", "-F", fs.to_str().unwrap()]);
+    let marker = s.path("marker");
+    std::fs::write(&marker, "root file system").unwrap();
+    let command = format!("write {} marker", marker.display());
+    sh("debugfs", &["-w", "-R", &command, fs.to_str().unwrap()]);
+    write_bytes(&image, MIB, &read_bytes(&fs, 0, 16 * MIB));
+    std::fs::remove_file(&fs).unwrap();
+    (image, standard_defs(s))
+}
+
 fn grown_4096(s: &Scratch) -> (PathBuf, PathBuf) {
     (grown_disk(s, "input.img", 4096), standard_defs(s))
 }
@@ -333,6 +366,7 @@ fn grow_and_create_on_an_image_file() {
         flags: &[],
         final_flags: &[],
         loop_flags: None,
+        mount_root: false,
         may_have_no_table: false,
         deleted: &[],
         reader_bug_stops: &[],
@@ -348,6 +382,24 @@ fn grow_and_create_on_a_loop_device() {
         flags: &[],
         final_flags: &[],
         loop_flags: Some(&[]),
+        mount_root: false,
+        may_have_no_table: false,
+        deleted: &[],
+        reader_bug_stops: &[],
+    });
+}
+
+/// Grow + create while root is mounted: BLKPG resizes it in use at every rerun.
+#[test]
+fn grow_and_create_on_a_loop_device_with_root_mounted() {
+    run_scenario(&Scenario {
+        name: "grow-create-loop-mounted",
+        sector_size: 512,
+        setup: grown_512_ext4_root,
+        flags: &[],
+        final_flags: &[],
+        loop_flags: Some(&[]),
+        mount_root: true,
         may_have_no_table: false,
         deleted: &[],
         reader_bug_stops: &[],
@@ -365,6 +417,7 @@ fn factory_reset_on_a_grown_loop_device() {
         flags: &["--factory-reset=yes"],
         final_flags: &[],
         loop_flags: Some(&[]),
+        mount_root: false,
         may_have_no_table: false,
         deleted: &["home"],
         reader_bug_stops: &[
@@ -386,6 +439,7 @@ fn factory_reset_on_an_image_file() {
         flags: &["--factory-reset=yes"],
         final_flags: &[],
         loop_flags: None,
+        mount_root: false,
         may_have_no_table: false,
         deleted: &["home"],
         reader_bug_stops: &[],
@@ -401,6 +455,7 @@ fn empty_force_on_a_loop_device_with_stale_kernel_partitions() {
         flags: &["--empty=force"],
         final_flags: &[],
         loop_flags: Some(&[]),
+        mount_root: false,
         may_have_no_table: true,
         deleted: &[],
         reader_bug_stops: &[],
@@ -416,6 +471,7 @@ fn grow_and_create_on_a_4096_byte_sector_image() {
         flags: &[],
         final_flags: &[],
         loop_flags: None,
+        mount_root: false,
         may_have_no_table: false,
         deleted: &[],
         reader_bug_stops: &[],
@@ -431,6 +487,7 @@ fn grow_and_create_on_a_4096_byte_sector_loop_device() {
         flags: &[],
         final_flags: &[],
         loop_flags: Some(&["--sector-size", "4096"]),
+        mount_root: false,
         may_have_no_table: false,
         deleted: &[],
         reader_bug_stops: &[],

@@ -43,8 +43,23 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new(name: &str) -> Scratch {
+        Scratch::new_in(&std::env::temp_dir(), name)
+    }
+
+    /// A scratch directory in memory (/dev/shm) where there is one, for tests that sync a
+    /// lot: syncing costs nothing there. Elsewhere like [`Scratch::new`].
+    pub fn new_in_memory(name: &str) -> Scratch {
+        let shm = Path::new("/dev/shm");
+        if shm.is_dir() {
+            Scratch::new_in(shm, name)
+        } else {
+            Scratch::new(name)
+        }
+    }
+
+    fn new_in(base: &Path, name: &str) -> Scratch {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
+        let dir = base.join(format!(
             "repart-rs-agent-{}-{}-{name}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
