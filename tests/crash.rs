@@ -165,7 +165,6 @@ fn run_scenario(scenario: &Scenario) {
     let s = Scratch::new_in_memory(scenario.name);
     let (input, defs) = (scenario.setup)(&s);
     let ss = scenario.sector_size;
-    let old = gpt(&input, ss);
 
     // The uninterrupted run: the failpoints it passes and the disk it leaves.
     let done = s.path("done.img");
@@ -187,6 +186,20 @@ fn run_scenario(scenario: &Scenario) {
         target.check_kernel(&new, "uninterrupted run");
         let regions = gpt_regions(target.path(), &new);
         (steps, new, regions)
+    };
+    // The old table as it reads on the disk the run leaves (`--size=` grows an image first).
+    let old = {
+        let grown = s.path("old.img");
+        copy_sparse(&input, &grown);
+        File::options()
+            .write(true)
+            .open(&grown)
+            .unwrap()
+            .set_len(disk_size(&done))
+            .unwrap();
+        let table = gpt(&grown, ss);
+        std::fs::remove_file(grown).unwrap();
+        table
     };
     for piece in [
         "gpt-backup-entry-array",
@@ -321,6 +334,18 @@ fn grown_512_ext4_root(s: &Scratch) -> (PathBuf, PathBuf) {
     (image, standard_defs(s))
 }
 
+/// The standard disk before it grew: 32 MiB, for `--size=`.
+fn small_512(s: &Scratch) -> (PathBuf, PathBuf) {
+    let (image, defs) = grown_512(s);
+    File::options()
+        .write(true)
+        .open(&image)
+        .unwrap()
+        .set_len(32 * MIB)
+        .unwrap();
+    (image, defs)
+}
+
 fn grown_4096(s: &Scratch) -> (PathBuf, PathBuf) {
     (grown_disk(s, "input.img", 4096), standard_defs(s))
 }
@@ -382,6 +407,23 @@ fn grow_and_create_on_a_loop_device() {
         flags: &[],
         final_flags: &[],
         loop_flags: Some(&[]),
+        mount_root: false,
+        may_have_no_table: false,
+        deleted: &[],
+        reader_bug_stops: &[],
+    });
+}
+
+/// `--size=` grows the image file first, then grow + create.
+#[test]
+fn size_grow_and_create_on_an_image_file() {
+    run_scenario(&Scenario {
+        name: "size-grow-create-image",
+        sector_size: 512,
+        setup: small_512,
+        flags: &["--size=128M"],
+        final_flags: &["--size=128M"],
+        loop_flags: None,
         mount_root: false,
         may_have_no_table: false,
         deleted: &[],
