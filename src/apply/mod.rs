@@ -4,13 +4,19 @@
 //! 1. Everything is computed and checked first (the new table, the erase list, the kernel
 //!    update): a refusal leaves the disk untouched.
 //! 2. The kernel forgets partitions the new table removes or moves (refused above if one is
-//!    in use).
+//!    in use, as is any partition in use that overlaps space step 3 erases).
 //! 3. Space handed out is erased: signature regions zeroed, then discarded; swap signatures
 //!    are written into new swap partitions. All of this is free space under the old table,
 //!    or belongs to partitions a factory reset deletes, so the old table stays valid.
-//! 4. The table is written in UEFI order, each piece synced: backup entries, backup header,
-//!    primary entries, primary header, protective MBR. Until the primary header lands, the
-//!    old primary is what firmware, the kernel and our reader use; afterwards the new one.
+//! 4. The table is written backup first, as UEFI asks, each piece synced: backup entries,
+//!    backup header, protective MBR, primary entries, primary header. Until the primary
+//!    entries land, the old primary is what firmware, the kernel and our reader use; from
+//!    then on the new backup (the primary's checksum no longer matches), and once the
+//!    primary header lands, the new primary. libfdisk writes the protective MBR last; here
+//!    it comes before the primary, so that the new table is complete as soon as it is used
+//!    (an MBR left sized for a smaller disk is never rewritten later: a size mismatch alone
+//!    is not a change, in v262 as here) and so that a disk emptied with `--empty=force` has
+//!    a protective MBR, which libfdisk and the kernel require, before its backup is used.
 //! 5. The kernel learns the new partitions (BLKPG), and its view is read back and compared.
 //!
 //! Every step ends at a failpoint (see [`failpoint`]) for the crash tests.
@@ -83,8 +89,18 @@ pub fn apply(r: &Request) -> Result<()> {
         disk.read_exact_at(0, &mut sector)?;
         Some(sector)
     };
-    let pieces = new.serialize(lba0.as_deref())?;
-    let kernel = kernel::prepare(disk, &new, r.paths)?;
+    // serialize() gives backup entries, backup header, primary entries, primary header,
+    // protective MBR; the MBR goes before the primary (see step 4 above).
+    let mut pieces = new.serialize(lba0.as_deref())?.to_vec();
+    let protective_mbr = pieces.remove(4);
+    pieces.insert(2, protective_mbr);
+    let erased: Vec<Range> = erase
+        .iter()
+        .map(|e| match e {
+            Erase::Zero { range, .. } | Erase::Discard { range, .. } => *range,
+        })
+        .collect();
+    let kernel = kernel::prepare(disk, &new, r.paths, &erased)?;
 
     info!("Applying changes to {}.", disk.path().display());
     if let Some(k) = &kernel {
@@ -124,6 +140,19 @@ pub fn apply(r: &Request) -> Result<()> {
     }
     info!("Partition table written.");
     Ok(())
+}
+
+/// Makes the kernel's partitions of `disk` match `table`, which is already on disk: for a
+/// real run that has nothing to write. A run stopped after the table was written but before
+/// the kernel was told (a crash, a killed unit) leaves them apart, and on a kernel without a
+/// GPT parser nothing else would ever bring them together. Refuses, as [`apply`] does, to
+/// delete or move a partition in use.
+pub fn sync_kernel(disk: &Disk, table: &Table, paths: &SystemPaths) -> Result<()> {
+    let Some(kernel) = kernel::prepare(disk, table, paths, &[])? else {
+        return Ok(());
+    };
+    kernel.remove_stale(disk)?;
+    kernel.finish(disk)
 }
 
 /// Writes zeros over `range`, from `zeros`.
