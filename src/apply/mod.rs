@@ -8,15 +8,13 @@
 //! 3. Space handed out is erased: signature regions zeroed, then discarded; swap signatures
 //!    are written into new swap partitions. All of this is free space under the old table,
 //!    or belongs to partitions a factory reset deletes, so the old table stays valid.
-//! 4. The table is written backup first, as UEFI asks, each piece synced: backup entries,
-//!    backup header, protective MBR, primary entries, primary header. Until the primary
-//!    entries land, the old primary is what firmware, the kernel and our reader use; from
-//!    then on the new backup (the primary's checksum no longer matches), and once the
-//!    primary header lands, the new primary. libfdisk writes the protective MBR last; here
-//!    it comes before the primary, so that the new table is complete as soon as it is used
-//!    (an MBR left sized for a smaller disk is never rewritten later: a size mismatch alone
-//!    is not a change, in v262 as here) and so that a disk emptied with `--empty=force` has
-//!    a protective MBR, which libfdisk and the kernel require, before its backup is used.
+//! 4. The table is written in UEFI order, each piece synced: backup entries, backup header,
+//!    primary entries, primary header, protective MBR. Until the primary entries land, the
+//!    old primary is what firmware, the kernel and our reader use (a valid primary beside a
+//!    different valid backup is an interrupted write); from then on the new backup (the
+//!    primary's checksum no longer matches), and once the primary header lands, the new
+//!    primary. A protective MBR left sized for a smaller disk by a stop before the last
+//!    piece is a repair the next run makes.
 //! 5. The kernel learns the new partitions (BLKPG), and its view is read back and compared.
 //!
 //! Every step ends at a failpoint (see [`failpoint`]) for the crash tests.
@@ -89,11 +87,7 @@ pub fn apply(r: &Request) -> Result<()> {
         disk.read_exact_at(0, &mut sector)?;
         Some(sector)
     };
-    // serialize() gives backup entries, backup header, primary entries, primary header,
-    // protective MBR; the MBR goes before the primary (see step 4 above).
-    let mut pieces = new.serialize(lba0.as_deref())?.to_vec();
-    let protective_mbr = pieces.remove(4);
-    pieces.insert(2, protective_mbr);
+    let pieces = new.serialize(lba0.as_deref())?;
     let erased: Vec<Range> = erase
         .iter()
         .map(|e| match e {
