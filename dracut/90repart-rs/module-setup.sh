@@ -45,6 +45,7 @@ install() {
         unit="$moddir/repart-rs-initrd.service"
         [[ -e $unit ]] || unit="$systemdsystemunitdir/repart-rs-initrd.service"
         inst_simple "$unit" "$systemdsystemunitdir/repart-rs-initrd.service"
+        inst_dir "$systemdsystemunitdir/initrd-root-fs.target.wants"
         ln_r "$systemdsystemunitdir/repart-rs-initrd.service" \
             "$systemdsystemunitdir/initrd-root-fs.target.wants/repart-rs-initrd.service"
         if [[ $hostonly ]]; then
