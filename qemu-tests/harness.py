@@ -131,9 +131,14 @@ def fetch_kernel():
         return Kernel(root, done.read_text().strip())
     shutil.rmtree(kdir, ignore_errors=True)
     kdir.mkdir(parents=True)
-    deps = sh("apt-cache", "depends", "linux-image-cloud-amd64")
-    pkg = next((line.split()[1] for line in deps.splitlines()
-                if "Depends: linux-image-" in line), None)
+    def resolve():
+        deps = sh("apt-cache", "depends", "linux-image-cloud-amd64", check=False)
+        return next((line.split()[1] for line in deps.splitlines()
+                     if "Depends: linux-image-" in line), None)
+    pkg = resolve()
+    if pkg is None:
+        sh("apt-get", "update", "-qq")
+        pkg = resolve()
     if pkg is None:
         raise SystemExit("qemu-tests: cannot resolve linux-image-cloud-amd64; run apt-get update")
     sh("apt-get", "download", pkg, cwd=kdir)

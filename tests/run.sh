@@ -36,3 +36,7 @@ file "$bin" | tee /dev/stderr | grep -q 'static'
 echo "size: $(stat -c %s "$bin") bytes"
 "$bin" --version
 done_stage
+
+stage "QEMU boot tests"
+python3 qemu-tests/harness.py
+done_stage
