@@ -145,3 +145,17 @@ def read(path, ss):
         "backup_at_end": primary["alt_lba"] == size // ss - 1,
         "partitions": parts,
     }
+
+
+def primary_partition_count(path, ss):
+    """The number of used entries in the primary GPT alone, or None if it is not valid (as
+    the kernel sees a disk: it only looks at the backup when the primary is valid)."""
+    try:
+        with open(path, "rb") as f:
+            copy = _read_copy(f, ss, 1, 0)
+    except GptError:
+        return None
+    esize = copy["entry_size"]
+    array = copy["array"]
+    return sum(1 for i in range(len(array) // esize)
+               if array[i * esize:i * esize + 16] != bytes(16))

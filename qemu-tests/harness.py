@@ -47,17 +47,23 @@ MODULES = ["virtio_pci", "virtio_blk", "efivarfs"]
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 SYSTEMD_VENDOR = "8cf2644b-4b0b-428f-9387-6d876050dc67"
-FAILPOINTS_512 = [
-    "wipe-3",
-    "gpt-backup-header",
-    "torn:gpt-primary-entry-array",
-    "gpt-primary-header",
-    "kernel-add-3",
-]
-FAILPOINTS_4K = ["torn:gpt-backup-entry-array"]
+LOADER_VENDOR = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
+# Failpoint -> the primary GPT it leaves behind: "old" (2 partitions), None (torn: not
+# valid) or "new" (4 partitions).
+FAILPOINTS_512 = {
+    "wipe-3": "old",
+    "gpt-backup-header": "old",
+    "torn:gpt-primary-entry-array": None,
+    "gpt-primary-header": "new",
+    "kernel-add-3": "new",
+}
+FAILPOINTS_4K = {"torn:gpt-backup-entry-array": "old"}
 ACCEL = os.environ.get("ACCEL", "tcg")
 QEMU_SLOTS = threading.Semaphore(2)
 PRINT = threading.Lock()
+# The scenario a thread works for, and each scenario's boots: (count, seconds in QEMU).
+CURRENT = threading.local()
+BOOT_TIMES = {}
 
 
 def say(*args):
@@ -266,25 +272,40 @@ def base_image(name, sector_size, tree):
     return img
 
 
-def dracut_initrd(kernel, progs):
-    """A systemd initrd from the host's dracut with our module (installed by make install)
-    in a private dracutbasedir."""
+def dracut_initrd(kernel, progs, systemd=True):
+    """An initrd from the host's dracut with our module (installed by make install) in a
+    private dracutbasedir: a systemd initrd, or a shell-init one without systemd."""
+    base = WORK / "dracut-base"
+    if systemd:
+        out = WORK / "initrd-dracut.img"
+        modules = ["-m", "base systemd systemd-initrd dracut-systemd rootfs-block udev-rules "
+                   "repart-rs"]
+        wanted = ("usr/bin/repart", "usr/lib/systemd/system/repart-rs-initrd.service",
+                  "initrd-root-fs.target.wants/repart-rs-initrd.service")
+    else:
+        out = WORK / "initrd-dracut-shell.img"
+        modules = ["-m", "base rootfs-block udev-rules repart-rs",
+                   "--omit", "systemd systemd-initrd dracut-systemd"]
+        wanted = ("usr/bin/repart", "hooks/pre-pivot/50-repart-rs-pre-pivot.sh")
+    sh("dracut", "--force", "--quiet", "--no-hostonly", "--no-early-microcode",
+       "--kver", kernel.kver, "--kmoddir", kernel.moddir, *modules,
+       "--drivers", " ".join(MODULES), "--compress", "gzip", out,
+       env={"dracutbasedir": str(base), "repart_rs_binary": str(progs["repart"])})
+    listing = sh("lsinitrd", out, env={"dracutbasedir": str(base)})
+    for path in wanted:
+        expect(path in listing, f"dracut initrd {out.name} lacks {path}")
+    if systemd:
+        expect("pre-pivot/50-repart-rs" not in listing, "systemd initrd has the shell hook")
+    return out
+
+
+def dracut_base(progs):
+    """A private dracutbasedir: the host's dracut plus our module from make install."""
     base = WORK / "dracut-base"
     shutil.rmtree(base, ignore_errors=True)
     shutil.copytree("/usr/lib/dracut", base, symlinks=True)
     shutil.copytree(progs["dest"] / "usr/lib/dracut/modules.d/90repart-rs",
                     base / "modules.d/90repart-rs")
-    out = WORK / "initrd-dracut.img"
-    sh("dracut", "--force", "--quiet", "--no-hostonly", "--no-early-microcode",
-       "--kver", kernel.kver, "--kmoddir", kernel.moddir,
-       "-m", "base systemd systemd-initrd dracut-systemd rootfs-block udev-rules repart-rs",
-       "--drivers", " ".join(MODULES), "--compress", "gzip", out,
-       env={"dracutbasedir": str(base), "repart_rs_binary": str(progs["repart"])})
-    listing = sh("lsinitrd", out, env={"dracutbasedir": str(base)})
-    for wanted in ("usr/bin/repart", "usr/lib/systemd/system/repart-rs-initrd.service",
-                   "initrd-root-fs.target.wants/repart-rs-initrd.service"):
-        expect(wanted in listing, f"dracut initrd lacks {wanted}")
-    return out
 
 
 # ---------------------------------------------------------------------------- booting
@@ -335,6 +356,9 @@ def boot(name, disk, initrd, kernel, append="", sector_size=512, efi_vars=None,
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         seconds = time.monotonic() - start
     (LOGS / f"{name}.qemu.txt").write_text(" ".join(cmd) + "\n" + r.stdout)
+    with PRINT:
+        count, total = BOOT_TIMES.get(CURRENT.scenario, (0, 0.0))
+        BOOT_TIMES[CURRENT.scenario] = (count + 1, total + seconds)
     text = log.read_text(errors="replace") if log.exists() else ""
     text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)  # systemd's colours
     b = Boot(name, r.returncode, text, seconds)
@@ -610,32 +634,38 @@ def factory_reset_cmdline(ctx):
 def factory_reset_efi(ctx):
     """The legacy EFI variable FactoryReset="yes" under OVMF (q35, pflash): home is
     re-created, the rest untouched, and the agent removed the variable (checked on the
-    host in the persistent VARS copy)."""
+    host in the persistent VARS copy). No root= this time: the agent finds the disk from
+    the boot loader's LoaderDevicePartUUID variable."""
     disk, before, home, keep = factory_reset_prepare(ctx, "reset-efi")
     spec = RUNS / "factory-reset.json"
-    spec.write_text(json.dumps({"version": 2, "variables": [{
-        "name": "FactoryReset", "guid": SYSTEMD_VENDOR, "attr": 7,
-        "data": "yes".encode("utf-16-le").hex()}]}))
+    loader_part = (str(ROOT[4]).upper() + "\0").encode("utf-16-le").hex()
+    spec.write_text(json.dumps({"version": 2, "variables": [
+        {"name": "FactoryReset", "guid": SYSTEMD_VENDOR, "attr": 7,
+         "data": "yes".encode("utf-16-le").hex()},
+        {"name": "LoaderDevicePartUUID", "guid": LOADER_VENDOR, "attr": 7,
+         "data": loader_part}]}))
     variables = RUNS / "reset-efi-vars.fd"
     variables.unlink(missing_ok=True)
     sh(VIRT_FW_VARS, "-i", OVMF_VARS, "--set-json", spec, "-o", variables)
     seeded = sh(VIRT_FW_VARS, "-i", variables, "-p")
     expect("FactoryReset" in seeded, f"virt-fw-vars did not seed the variable: {seeded}")
-    b = boot("reset-efi", disk, ctx.initrd, ctx.kernel,
-             BUSYBOX_ARGS + " t.efi t.args=--seed=random", efi_vars=variables)
+    b = boot("reset-efi", disk, ctx.initrd, ctx.kernel, "quiet t.efi t.args=--seed=random",
+             efi_vars=variables)
     expect_status(b, 0)
     expect("INIT: efivarfs mounted" in b.log, "efivarfs was not mounted")
     check_dmesg(b, "Honouring factory reset requested via EFI variable FactoryReset.")
     check_dmesg(b, "Removed EFI variable FactoryReset")
+    check_dmesg(b, f"found from the boot loader's partition {ROOT[4]} (EFI variable "
+                "LoaderDevicePartUUID)")
     factory_reset_check(disk, before, home, keep)
     left = sh(VIRT_FW_VARS, "-i", variables, "-p")
     expect("FactoryReset" not in left, f"the variable is still set:\n{left}")
 
 
-def dracut_boot(ctx, name, root_image):
+def dracut_boot(ctx, name, root_image, initrd=None):
     disk = fresh_copy(root_image, f"{name}.img")
     before = sha256(disk)
-    initrd = ctx.need("dracut-initrd")
+    initrd = initrd or ctx.need("dracut-initrd")
     b = boot(name, disk, initrd, ctx.kernel,
              "root=/dev/vda2 ro rd.shell=0 rd.emergency=poweroff rd.timeout=60 "
              "systemd.status_unit_format=name")
@@ -673,6 +703,22 @@ def dracut(ctx):
     same_table(t, reference, "dracut vs first boot (same machine-id)")
 
 
+@scenario("6-dracut-shell", needs=("1-first-boot-512",))
+def dracut_shell(ctx):
+    """A dracut 059 initrd without systemd: the module's pre-pivot hook runs the agent on
+    $NEWROOT after dracut mounted the root, root grows live, the real root is reached."""
+    initrd = dracut_initrd(ctx.kernel, ctx.progs, systemd=False)
+    disk, _, b = dracut_boot(ctx, "dracut-shell", ctx.base512, initrd)
+    expect_status(b, 0)
+    log_order(b, "dracut: Mounted root filesystem /dev/vda2",
+              "repart[", "Using disk /dev/vda (found behind /sysroot",
+              "Partition table written.", "dracut: Switching root", "ROOT: reached real root")
+    t = check_first_boot_table(disk, 512, ctx.base512)
+    check_kernel_view(b, t, "ROOTPART ")
+    _, reference = ctx.need("first-512")
+    same_table(t, reference, "dracut without systemd vs first boot (same machine-id)")
+
+
 @scenario("7-mkinitcpio-hook", needs=("1-first-boot-512",))
 def mkinitcpio_hook(ctx):
     """The mkinitcpio install hook against stubs of mkinitcpio's add_* helpers, then the
@@ -697,11 +743,13 @@ def power_cut(ctx):
     """The guest stops hard at a failpoint (failpoints build, REPART_FAILPOINT from the
     kernel command line); the next boot (normal build) converges to the table of an
     uninterrupted first boot."""
-    cases = [(fp, 512) for fp in FAILPOINTS_512] + [(fp, 4096) for fp in FAILPOINTS_4K]
+    cases = [(fp, 512, left) for fp, left in FAILPOINTS_512.items()] + \
+        [(fp, 4096, left) for fp, left in FAILPOINTS_4K.items()]
     errors = []
     threads = []
 
-    def one(fp, ss):
+    def one(fp, ss, left):
+        CURRENT.scenario = "8-power-cut"
         try:
             base = ctx.base512 if ss == 512 else ctx.base4k
             # PARTUUID=: after a torn primary GPT the kernel (without "gpt" on its command
@@ -714,6 +762,10 @@ def power_cut(ctx):
                      sector_size=ss)
             expect_status(b, 99)
             expect("INIT: power cut" in b.log, f"{name}: no power cut")
+            count = gpt.primary_partition_count(disk, ss)
+            want = {"old": 2, "new": 4, None: None}[left]
+            expect(count == want, f"{name}: the primary GPT holds {count} partitions after "
+                   f"the cut, expected {want}")
             b2 = boot(f"{name}-again", disk, ctx.initrd, ctx.kernel, root, sector_size=ss)
             expect_status(b2, 0)
             t = check_first_boot_table(disk, ss, base)
@@ -724,8 +776,8 @@ def power_cut(ctx):
         except Exception as e:  # collected, so every failpoint runs
             errors.append(f"{fp} ({ss}): {e}")
 
-    for fp, ss in cases:
-        th = threading.Thread(target=one, args=(fp, ss))
+    for fp, ss, left in cases:
+        th = threading.Thread(target=one, args=(fp, ss, left))
         th.start()
         threads.append(th)
     for th in threads:
@@ -794,6 +846,7 @@ def main():
     say(f"kernel: {ctx.kernel.kver}")
     ctx.progs = build_programs()
     ctx.initrd = busybox_initrd(ctx.kernel, ctx.progs)
+    dracut_base(ctx.progs)
     tree = root_tree(ctx.progs)
     ctx.base512 = base_image("base-512.img", 512, tree)
     ctx.base4k = base_image("base-4k.img", 4096, tree)
@@ -808,6 +861,7 @@ def main():
                 chosen_names.update(needs)
 
     def run(name, fn, provides, _needs):
+        CURRENT.scenario = name
         start = time.monotonic()
         try:
             fn(ctx)
@@ -830,7 +884,9 @@ def main():
     for name, *_ in SCENARIOS:
         if name in results:
             status, seconds, detail = results[name]
-            say(f"{status} {name:28} {seconds:6.1f} s  {detail}")
+            boots, in_qemu = BOOT_TIMES.get(name, (0, 0.0))
+            say(f"{status} {name:26} {seconds:6.1f} s wall, {boots:2} boots, "
+                f"{in_qemu:6.1f} s in QEMU  {detail}")
             failed += status != "PASS"
     passed = len(results) - failed
     say(f"qemu-tests: {passed} passed, {failed} failed ({time.monotonic() - t0:.0f} s in all)")
