@@ -48,16 +48,21 @@ OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 SYSTEMD_VENDOR = "8cf2644b-4b0b-428f-9387-6d876050dc67"
 LOADER_VENDOR = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
-# Failpoint -> the primary GPT it leaves behind: "old" (2 partitions), None (torn: not
-# valid) or "new" (4 partitions).
-FAILPOINTS_512 = {
-    "wipe-3": "old",
-    "gpt-backup-header": "old",
-    "torn:gpt-primary-entry-array": None,
-    "gpt-primary-header": "new",
-    "kernel-add-3": "new",
-}
-FAILPOINTS_4K = {"torn:gpt-backup-entry-array": "old"}
+# Power cuts: (failpoint, sector size, the primary GPT it leaves behind: "old" (2
+# partitions), "new" (4) or None (torn, not valid), how the root is named). After a torn
+# primary the kernel ignores the valid backup and makes no partition nodes, unless "gpt" on
+# its command line makes it use the backup on the last sector; so root=/dev/vda2 alone
+# names nothing there, and the agent needs PARTUUID= (its own GPT scan reads the backup).
+PARTUUID_ROOT = f"root=PARTUUID={ROOT[4]}"
+POWER_CUTS = [
+    ("wipe-3", 512, "old", PARTUUID_ROOT),
+    ("gpt-backup-header", 512, "old", PARTUUID_ROOT),
+    ("torn:gpt-primary-entry-array", 512, None, PARTUUID_ROOT),
+    ("torn:gpt-primary-entry-array", 512, None, "root=/dev/vda2 gpt"),
+    ("gpt-primary-header", 512, "new", "root=/dev/vda2"),
+    ("kernel-add-3", 512, "new", "root=/dev/vda2"),
+    ("torn:gpt-backup-entry-array", 4096, "old", PARTUUID_ROOT),
+]
 ACCEL = os.environ.get("ACCEL", "tcg")
 QEMU_SLOTS = threading.Semaphore(2)
 PRINT = threading.Lock()
@@ -743,20 +748,15 @@ def power_cut(ctx):
     """The guest stops hard at a failpoint (failpoints build, REPART_FAILPOINT from the
     kernel command line); the next boot (normal build) converges to the table of an
     uninterrupted first boot."""
-    cases = [(fp, 512, left) for fp, left in FAILPOINTS_512.items()] + \
-        [(fp, 4096, left) for fp, left in FAILPOINTS_4K.items()]
     errors = []
     threads = []
 
-    def one(fp, ss, left):
+    def one(fp, ss, left, root):
         CURRENT.scenario = "8-power-cut"
         try:
             base = ctx.base512 if ss == 512 else ctx.base4k
-            # PARTUUID=: after a torn primary GPT the kernel (without "gpt" on its command
-            # line) ignores the valid backup and makes no partition nodes, so root=/dev/vda2
-            # names nothing; the agent's GPT scan reads the backup and finds the disk.
-            root = f"quiet root=PARTUUID={ROOT[4]}"
-            name = f"cut-{ss}-{fp.replace(':', '-')}"
+            root = f"quiet {root}"
+            name = f"cut-{ss}-{fp.replace(':', '-')}" + ("-gpt" if root.endswith(" gpt") else "")
             disk = fresh_copy(base, f"{name}.img")
             b = boot(name, disk, ctx.initrd, ctx.kernel, f"{root} t.fp={fp}",
                      sector_size=ss)
@@ -774,10 +774,10 @@ def power_cut(ctx):
             same_table(t, reference, f"{name}: after the power cut vs uninterrupted")
             repart_dry_run(ctx, disk)
         except Exception as e:  # collected, so every failpoint runs
-            errors.append(f"{fp} ({ss}): {e}")
+            errors.append(f"{fp} ({ss}, {root}): {e}")
 
-    for fp, ss, left in cases:
-        th = threading.Thread(target=one, args=(fp, ss, left))
+    for case in POWER_CUTS:
+        th = threading.Thread(target=one, args=case)
         th.start()
         threads.append(th)
     for th in threads:
