@@ -102,7 +102,8 @@ TOOLS = {
     "qemu-system-x86_64": "qemu-system-x86", "busybox": "busybox-static",
     "depmod": "kmod", "modprobe": "kmod", "dpkg-deb": "dpkg", "apt-get": "apt",
     "mkfs.ext4": "e2fsprogs", "sfdisk": "fdisk", "gcc": "gcc", "dracut": "dracut-core",
-    "cargo": "rustup", "make": "make", "cpio": "cpio", "bash": "bash",
+    "cargo": "rustup", "make": "make", "cpio": "cpio", "bash": "bash", "file": "file",
+    "lsinitrd": "dracut-core", "systemd-analyze": "systemd", "gzip": "gzip",
 }
 
 
@@ -524,6 +525,45 @@ def scenario(name, provides=(), needs=()):
 
 
 BUSYBOX_ARGS = "quiet root=/dev/vda2"
+
+
+@scenario("0-make-install")
+def make_install(ctx):
+    """make install (default and custom PREFIX/BINDIR): the files land where the
+    variables say, the wants links resolve, ExecStart= follows BINDIR, and
+    systemd-analyze verify accepts both units without a word."""
+    layouts = [
+        ({}, "/usr/bin", "/usr/lib"),
+        ({"PREFIX": "/usr/local", "BINDIR": "/opt/repart/bin"}, "/opt/repart/bin", "/usr/local/lib"),
+    ]
+    for variables, bindir, libdir in layouts:
+        dest = RUNS / "make-install"
+        shutil.rmtree(dest, ignore_errors=True)
+        sh("make", "-s", "install", f"DESTDIR={dest}",
+           *(f"{k}={v}" for k, v in variables.items()), cwd=REPO)
+        units = f"{libdir}/systemd/system"
+        for path in (f"{bindir}/repart", f"{units}/repart-rs.service",
+                     f"{units}/repart-rs-initrd.service",
+                     f"{libdir}/dracut/modules.d/90repart-rs/module-setup.sh",
+                     f"{libdir}/dracut/modules.d/90repart-rs/repart-rs-pre-pivot.sh",
+                     f"{libdir}/dracut/modules.d/90repart-rs/repart-rs-initrd.service",
+                     f"{libdir}/initcpio/install/repart-rs", f"{libdir}/initcpio/hooks/repart-rs"):
+            expect((dest / path.lstrip("/")).is_file(), f"make install {variables}: no {path}")
+        for link in ("initrd-root-fs.target.wants/repart-rs-initrd.service",
+                     "sysinit.target.wants/repart-rs.service"):
+            target = dest / units.lstrip("/") / link
+            expect(target.is_symlink() and target.resolve().is_file(),
+                   f"make install {variables}: {link} does not resolve")
+        for unit in ("repart-rs.service", "repart-rs-initrd.service"):
+            text = (dest / units.lstrip("/") / unit).read_text()
+            expect(f"ExecStart={bindir}/repart --dry-run=no\n" in text,
+                   f"make install {variables}: {unit} does not run {bindir}/repart")
+        if libdir == "/usr/lib":  # systemd-analyze looks in the standard unit directories
+            for unit in ("repart-rs.service", "repart-rs-initrd.service"):
+                r = subprocess.run(["systemd-analyze", "verify", "--man=no", f"--root={dest}",
+                                    unit], capture_output=True, text=True)
+                expect(r.returncode == 0 and not (r.stdout + r.stderr).strip(),
+                       f"systemd-analyze verify {unit}: {r.stdout}{r.stderr}")
 
 
 @scenario("1-first-boot-512", provides=("first-512",))
