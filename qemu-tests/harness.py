@@ -278,6 +278,14 @@ def base_image(name, sector_size, tree):
     return img
 
 
+def whole_disk_root(tree):
+    """An ext4 root on the whole 256 MiB disk, no partition table."""
+    img = WORK / "whole-disk-root.img"
+    img.unlink(missing_ok=True)
+    sh("mkfs.ext4", "-q", "-F", "-b", "4096", "-L", "root", "-d", tree, img, "256M")
+    return img
+
+
 def dracut_initrd(kernel, progs, systemd=True):
     """An initrd from the host's dracut with our module (installed by make install) in a
     private dracutbasedir: a systemd initrd, or a shell-init one without systemd."""
@@ -709,12 +717,12 @@ def factory_reset_efi(ctx):
     expect("FactoryReset" not in left, f"the variable is still set:\n{left}")
 
 
-def dracut_boot(ctx, name, root_image, initrd=None):
+def dracut_boot(ctx, name, root_image, initrd=None, root="/dev/vda2"):
     disk = fresh_copy(root_image, f"{name}.img")
     before = sha256(disk)
     initrd = initrd or ctx.need("dracut-initrd")
     b = boot(name, disk, initrd, ctx.kernel,
-             "root=/dev/vda2 ro rd.shell=0 rd.emergency=poweroff rd.timeout=60 "
+             f"root={root} ro rd.shell=0 rd.emergency=poweroff rd.timeout=60 "
              "systemd.status_unit_format=name")
     return disk, before, b
 
@@ -748,6 +756,20 @@ def dracut(ctx):
     check_kernel_view(b, t, "ROOTPART ")
     _, reference = ctx.need("first-512")
     same_table(t, reference, "dracut vs first boot (same machine-id)")
+
+    # A root file system on the whole disk, no GPT: the agent exits 77, which the unit
+    # counts as success, and writes no table (the first 1 KiB and the last MiB stay as they
+    # were; fsck and the mount update the ext4 superblock after them).
+    disk = ctx.whole_disk_root
+    size = os.path.getsize(disk)
+    before = (sha256(disk, 0, 1024), sha256(disk, size - MIB, MIB))
+    disk, _, b = dracut_boot(ctx, "dracut-no-gpt", disk, root="/dev/vda")
+    expect_status(b, 0)
+    log_order(b, "Mounted sysroot.mount", "Starting repart-rs-initrd.service",
+              "Disk /dev/vda has no GPT disk label, not repartitioning.",
+              "Finished repart-rs-initrd.service", "ROOT: reached real root")
+    expect((sha256(disk, 0, 1024), sha256(disk, size - MIB, MIB)) == before,
+           "a table was written to the disk without a GPT")
 
 
 @scenario("6-dracut-shell", needs=("1-first-boot-512",))
@@ -892,6 +914,7 @@ def main():
     tree = root_tree(ctx.progs)
     ctx.base512 = base_image("base-512.img", 512, tree)
     ctx.base4k = base_image("base-4k.img", 4096, tree)
+    ctx.whole_disk_root = whole_disk_root(tree)
     ctx.base512_broken = base_image("base-512-broken.img", 512, root_tree(ctx.progs, True))
     say(f"prepared in {time.monotonic() - t0:.1f} s")
 
