@@ -104,6 +104,7 @@ TOOLS = {
     "mkfs.ext4": "e2fsprogs", "sfdisk": "fdisk", "gcc": "gcc", "dracut": "dracut-core",
     "cargo": "rustup", "make": "make", "cpio": "cpio", "bash": "bash", "file": "file",
     "lsinitrd": "dracut-core", "systemd-analyze": "systemd", "gzip": "gzip",
+    "unshare": "util-linux",
 }
 
 
@@ -786,6 +787,40 @@ def dracut_shell(ctx):
     check_kernel_view(b, t, "ROOTPART ")
     _, reference = ctx.need("first-512")
     same_table(t, reference, "dracut without systemd vs first boot (same machine-id)")
+
+
+@scenario("6-dracut-definitions")
+def dracut_definitions(ctx):
+    """The module copies the build host's definitions: /usr/local/lib/repart.d always,
+    /etc/repart.d in host-only mode. The host's /etc and /usr/local are overlaid in a
+    private mount namespace, so the build host is not touched."""
+    scratch = RUNS / "dracut-definitions"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    out = WORK / "initrd-dracut-hostonly.img"
+    k = ctx.kernel
+    script = f"""
+set -e
+mount -t tmpfs tmpfs {scratch}
+mkdir -p {scratch}/etc-up {scratch}/etc-work {scratch}/local-up {scratch}/local-work
+mount -t overlay overlay -o lowerdir=/etc,upperdir={scratch}/etc-up,workdir={scratch}/etc-work /etc
+mount -t overlay overlay -o lowerdir=/usr/local,upperdir={scratch}/local-up,workdir={scratch}/local-work /usr/local
+mkdir -p /etc/repart.d /usr/local/lib/repart.d
+printf '[Partition]\nType=home\n' > /etc/repart.d/50-host.conf
+printf '[Partition]\nType=swap\n' > /usr/local/lib/repart.d/60-local.conf
+exec dracut --force --quiet --hostonly --no-early-microcode --kver {k.kver} \
+    --kmoddir {k.moddir} -m 'base repart-rs' --compress gzip {out}
+"""
+    sh("unshare", "-m", "--propagation", "private", "sh", "-c", script,
+       env={"dracutbasedir": str(WORK / "dracut-base"),
+            "repart_rs_binary": str(ctx.progs["repart"])})
+    listing = sh("lsinitrd", out, env={"dracutbasedir": str(WORK / "dracut-base")})
+    for path in ("etc/repart.d/50-host.conf", "usr/local/lib/repart.d/60-local.conf",
+                 "usr/bin/repart", "hooks/pre-pivot/50-repart-rs-pre-pivot.sh"):
+        expect(path in listing, f"host-only dracut initrd lacks {path}:\n{listing}")
+    expect(not (Path("/etc/repart.d/50-host.conf").exists() or
+                Path("/usr/local/lib/repart.d/60-local.conf").exists()),
+           "the build host was changed")
 
 
 @scenario("7-mkinitcpio-hook", needs=("1-first-boot-512",))
