@@ -75,7 +75,7 @@ def write(path, size, ss, disk_guid, partitions):
         f.write(_header(ss, sectors - 1, 1, first, last, disk_guid, sectors - 1 - n, acrc))
 
 
-def _read_copy(f, ss, lba, size):
+def _read_copy(f, ss, lba):
     f.seek(lba * ss)
     raw = f.read(ss)
     if len(raw) < HEADER_SIZE or raw[:8] != SIGNATURE:
@@ -110,8 +110,8 @@ def read(path, ss):
         mbr = f.seek(0) or f.read(512)
         if mbr[510:512] != b"\x55\xaa" or mbr[450] != 0xEE:
             raise GptError("no protective MBR")
-        primary = _read_copy(f, ss, 1, size)
-        backup = _read_copy(f, ss, primary["alt_lba"], size)
+        primary = _read_copy(f, ss, 1)
+        backup = _read_copy(f, ss, primary["alt_lba"])
     if backup["alt_lba"] != 1:
         raise GptError("backup header does not point back at LBA 1")
     for key in ("first_usable", "last_usable", "disk_guid", "array"):
@@ -152,7 +152,7 @@ def primary_partition_count(path, ss):
     the kernel sees a disk: it only looks at the backup when the primary is valid)."""
     try:
         with open(path, "rb") as f:
-            copy = _read_copy(f, ss, 1, 0)
+            copy = _read_copy(f, ss, 1)
     except GptError:
         return None
     esize = copy["entry_size"]

@@ -48,6 +48,7 @@ OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 SYSTEMD_VENDOR = "8cf2644b-4b0b-428f-9387-6d876050dc67"
 LOADER_VENDOR = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
+VIRT_FW_VARS = WORK / "venv/bin/virt-fw-vars"  # made by tests/setup.sh
 # Power cuts: (failpoint, sector size, the primary GPT it leaves behind: "old" (2
 # partitions), "new" (4) or None (torn, not valid), how the root is named). After a torn
 # primary the kernel ignores the valid backup and makes no partition nodes, unless "gpt" on
@@ -85,7 +86,7 @@ def expect(condition, message):
         raise Failed(message)
 
 
-def sh(*cmd, env=None, cwd=None, quiet=False, check=True):
+def sh(*cmd, env=None, cwd=None, check=True):
     """Runs a command; its output is returned (and shown on failure)."""
     merged = dict(os.environ, **(env or {}))
     r = subprocess.run([str(c) for c in cmd], env=merged, cwd=cwd, text=True,
@@ -125,9 +126,6 @@ def check_tools():
                          "; run tests/setup.sh (as root) first")
 
 
-VIRT_FW_VARS = WORK / "venv/bin/virt-fw-vars"
-
-
 class Kernel:
     def __init__(self, root, kver):
         self.root, self.kver = root, kver
@@ -144,6 +142,7 @@ def fetch_kernel():
         return Kernel(root, done.read_text().strip())
     shutil.rmtree(kdir, ignore_errors=True)
     kdir.mkdir(parents=True)
+
     def resolve():
         deps = sh("apt-cache", "depends", "linux-image-cloud-amd64", check=False)
         return next((line.split()[1] for line in deps.splitlines()
@@ -199,7 +198,8 @@ def pack(tree, out):
     listing = ("\n".join(names) + "\n").encode()
     data = subprocess.run(["cpio", "-o", "-H", "newc", "-R", "0:0", "--quiet"], cwd=tree,
                           input=listing, capture_output=True, check=True).stdout
-    subprocess.run(["gzip", "-1"], input=data, stdout=open(out, "wb"), check=True)
+    with open(out, "wb") as f:
+        subprocess.run(["gzip", "-1"], input=data, stdout=f, check=True)
 
 
 def busybox_initrd(kernel, progs):
