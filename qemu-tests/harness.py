@@ -52,13 +52,14 @@ VIRT_FW_VARS = WORK / "venv/bin/virt-fw-vars"  # made by tests/setup.sh
 # Power cuts: (failpoint, sector size, the primary GPT it leaves behind: "old" (2
 # partitions), "new" (4) or None (torn, not valid), how the root is named). After a torn
 # primary the kernel ignores the valid backup and makes no partition nodes, unless "gpt" on
-# its command line makes it use the backup on the last sector; so root=/dev/vda2 alone
-# names nothing there, and the agent needs PARTUUID= (its own GPT scan reads the backup).
+# its command line makes it use the backup on the last sector; the agent finds the disk
+# anyway: PARTUUID= through its own GPT scan, /dev/vda2 by the kernel's partition naming.
 PARTUUID_ROOT = f"root=PARTUUID={ROOT[4]}"
 POWER_CUTS = [
     ("wipe-3", 512, "old", PARTUUID_ROOT),
     ("gpt-backup-header", 512, "old", PARTUUID_ROOT),
     ("torn:gpt-primary-entry-array", 512, None, PARTUUID_ROOT),
+    ("torn:gpt-primary-entry-array", 512, None, "root=/dev/vda2"),
     ("torn:gpt-primary-entry-array", 512, None, "root=/dev/vda2 gpt"),
     ("gpt-primary-header", 512, "new", "root=/dev/vda2"),
     ("kernel-add-3", 512, "new", "root=/dev/vda2"),
@@ -855,7 +856,8 @@ def power_cut(ctx):
         try:
             base = ctx.base512 if ss == 512 else ctx.base4k
             root = f"quiet {root}"
-            name = f"cut-{ss}-{fp.replace(':', '-')}" + ("-gpt" if root.endswith(" gpt") else "")
+            how = "uuid" if "PARTUUID" in root else "gpt" if root.endswith(" gpt") else "dev"
+            name = f"cut-{ss}-{fp.replace(':', '-')}-{how}"
             disk = fresh_copy(base, f"{name}.img")
             b = boot(name, disk, ctx.initrd, ctx.kernel, f"{root} t.fp={fp}",
                      sector_size=ss)
