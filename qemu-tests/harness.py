@@ -40,6 +40,7 @@ DISK_SIZE = 1 << 30
 BASE_SIZE = 96 * MIB
 ESP = (1, 1 * MIB, 16 * MIB, "esp", uuid.UUID("b8a1f3e2-1c52-4f0e-9a3c-6d2e0b7c4a11"), "esp")
 ROOT = (2, 17 * MIB, 64 * MIB, "root-x86-64", uuid.UUID("5d7c2e90-8f3b-4a6d-b1e4-2c9f0a8d3e72"), "root")
+ROOT_FS_UUID = "6a1b2c3d-4e5f-4061-8273-948a5b6c7d8e"
 DISK_GUID = uuid.UUID("0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0")
 MACHINE_ID = "3f8a2c1d5e6b4a7980c1d2e3f4a5b6c7"
 DEFS = HERE / "defs"
@@ -266,7 +267,7 @@ def base_image(name, sector_size, tree):
     for f in (img, rootfs):
         f.unlink(missing_ok=True)
     sh("mkfs.ext4", "-q", "-F", "-b", "4096", "-L", "root",
-       "-U", "6a1b2c3d-4e5f-4061-8273-948a5b6c7d8e", "-d", tree, rootfs, f"{ROOT[2] // 1024}k")
+       "-U", ROOT_FS_UUID, "-d", tree, rootfs, f"{ROOT[2] // 1024}k")
     with open(img, "wb") as f:
         f.truncate(BASE_SIZE)
     gpt.write(img, BASE_SIZE, sector_size, DISK_GUID, [ESP, ROOT])
@@ -742,14 +743,15 @@ def log_order(b, *needles):
 def dracut(ctx):
     """A dracut 059 systemd initrd with our module (from make install): the unit runs after
     sysroot.mount and before initrd-root-fs.target, root grows live, switch-root reaches
-    the real root, whose kernel view matches the table."""
+    the real root, whose kernel view matches the table. The root is named by its file
+    system UUID, which only a run after sysroot.mount can follow to the disk."""
     try:
         initrd = dracut_initrd(ctx.kernel, ctx.progs)
     except Exception:
         ctx.publish("dracut-initrd", None)
         raise
     ctx.publish("dracut-initrd", initrd)
-    disk, _, b = dracut_boot(ctx, "dracut", ctx.base512)
+    disk, _, b = dracut_boot(ctx, "dracut", ctx.base512, root=f"UUID={ROOT_FS_UUID}")
     expect_status(b, 0)
     log_order(b, "Mounted sysroot.mount", "Starting repart-rs-initrd.service",
               "Finished repart-rs-initrd.service", "Reached target initrd-root-fs.target",
