@@ -40,3 +40,7 @@ done_stage
 stage "fuzz targets build"
 (cd fuzz && cargo +nightly fuzz build)
 done_stage
+
+stage "QEMU boot tests"
+python3 qemu-tests/harness.py
+done_stage
