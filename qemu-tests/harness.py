@@ -221,6 +221,8 @@ def busybox_initrd(kernel, progs):
     for conf in DEFS.glob("*.conf"):
         shutil.copy2(conf, tree / "usr/lib/repart.d" / conf.name)
     (tree / "etc/initrd-release").write_text('NAME="repart-rs test initrd"\nID=testinitrd\n')
+    # As in dracut's initrds: the running system's os-release is the initrd's.
+    (tree / "etc/os-release").symlink_to("initrd-release")
     (tree / "etc/machine-id").write_text(MACHINE_ID + "\n")
     order = []
     for m in MODULES:
@@ -718,6 +720,37 @@ def factory_reset_efi(ctx):
     factory_reset_check(disk, before, home, keep)
     left = sh(VIRT_FW_VARS, "-i", variables, "-p")
     expect("FactoryReset" not in left, f"the variable is still set:\n{left}")
+
+
+@scenario("5-factory-reset-request", needs=("1-first-boot-512",))
+def factory_reset_request(ctx):
+    """The current mechanism, EFI variable FactoryResetRequest (UTF-16LE JSON from an
+    earlier boot: another bootId, this system's os-release ID) under OVMF, with
+    --complete-factory-reset=yes as an initrd without systemd-factory-reset needs: home is
+    re-created, and the request is completed (the variable removed) so the next boot does
+    not reset again."""
+    disk, before, home, keep = factory_reset_prepare(ctx, "reset-request")
+    spec = RUNS / "factory-reset-request.json"
+    request = json.dumps({"osReleaseId": "testinitrd",
+                          "bootId": "0123456789abcdef0123456789abcdef"},
+                         separators=(",", ":"))
+    spec.write_text(json.dumps({"version": 2, "variables": [
+        {"name": "FactoryResetRequest", "guid": SYSTEMD_VENDOR, "attr": 7,
+         "data": (request + "\0").encode("utf-16-le").hex()}]}))
+    variables = RUNS / "reset-request-vars.fd"
+    variables.unlink(missing_ok=True)
+    sh(VIRT_FW_VARS, "-i", OVMF_VARS, "--set-json", spec, "-o", variables)
+    expect("FactoryResetRequest" in sh(VIRT_FW_VARS, "-i", variables, "-p"),
+           "virt-fw-vars did not seed the variable")
+    b = boot("reset-request", disk, ctx.initrd, ctx.kernel,
+             BUSYBOX_ARGS + " t.efi t.args=--seed=random,--complete-factory-reset=yes",
+             efi_vars=variables)
+    expect_status(b, 0)
+    check_dmesg(b, "Honouring factory reset requested via EFI variable FactoryResetRequest.")
+    check_dmesg(b, "Completed the factory reset requested by EFI variable FactoryResetRequest.")
+    factory_reset_check(disk, before, home, keep)
+    left = sh(VIRT_FW_VARS, "-i", variables, "-p")
+    expect("FactoryResetRequest" not in left, f"the request is still set:\n{left}")
 
 
 def dracut_boot(ctx, name, root_image, initrd=None, root="/dev/vda2"):

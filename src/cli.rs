@@ -84,6 +84,9 @@ pub struct Options {
     pub legend: bool,
     pub factory_reset: Option<bool>,
     pub can_factory_reset: bool,
+    /// repart-rs only: after a reset that `FactoryResetRequest` asked for, complete it as
+    /// `systemd-factory-reset complete` does (for initrds without systemd).
+    pub complete_factory_reset: bool,
     pub root: Option<PathBuf>,
     pub definitions: Vec<PathBuf>,
     pub include_partitions: Option<Vec<PartitionType>>,
@@ -111,6 +114,7 @@ impl Default for Options {
             legend: true,
             factory_reset: None,
             can_factory_reset: false,
+            complete_factory_reset: false,
             root: None,
             definitions: Vec::new(),
             include_partitions: None,
@@ -185,6 +189,10 @@ Output:
 Factory Reset:
      --factory-reset=BOOL          Whether to remove data partitions before recreating them
      --can-factory-reset           Test whether factory reset is defined
+     --complete-factory-reset=BOOL After a reset requested by the EFI variable
+                                   FactoryResetRequest, complete it as
+                                   systemd-factory-reset complete does (initrds
+                                   without systemd; default: no)
 
 Configuration:
      --root=PATH                   Operate relative to root path
@@ -352,6 +360,12 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Options> {
                 )?)
             }
             Long("can-factory-reset") => o.can_factory_reset = true,
+            Long("complete-factory-reset") => {
+                o.complete_factory_reset = boolean(
+                    &value(&mut parser, "complete-factory-reset")?,
+                    "--complete-factory-reset",
+                )?
+            }
             Long("root") => {
                 let v = value(&mut parser, "root")?;
                 o.root = if v.is_empty() {
@@ -501,6 +515,7 @@ mod tests {
             "--definitions=b",
             "--definitions=a",
             "--json=short",
+            "--complete-factory-reset=yes",
             "--sector-size=4096",
             "--grain-size=1M",
             "disk.img",
@@ -514,6 +529,7 @@ mod tests {
         assert_eq!(o.grain_size, Some(1 << 20));
         assert_eq!(o.pretty, Some(false));
         assert!(matches!(o.seed, Seed::Fixed(_)));
+        assert!(o.complete_factory_reset);
     }
 
     #[test]

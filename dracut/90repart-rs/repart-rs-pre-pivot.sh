@@ -6,7 +6,7 @@
 type warn > /dev/null 2>&1 || . /lib/dracut-lib.sh
 
 repart_rs_status=0
-/usr/bin/repart --dry-run=no --root="$NEWROOT" || repart_rs_status=$?
+/usr/bin/repart --dry-run=no --root="$NEWROOT" --complete-factory-reset=yes || repart_rs_status=$?
 case $repart_rs_status in
     # 76: no block device behind the root; 77: no GPT on it.
     0 | 76 | 77) ;;

@@ -165,7 +165,7 @@ pub fn run(o: &Options) -> Result<u8> {
             if let Some(loaded) = start.existing() {
                 apply::sync_kernel(&disk, &loaded.table, &paths)?;
             }
-            clear_legacy_request(&sys, reset)?;
+            finish_reset(o, &sys, reset)?;
         }
         out.json();
         return Ok(0);
@@ -190,16 +190,23 @@ pub fn run(o: &Options) -> Result<u8> {
         fresh_file,
         paths: &paths,
     })?;
-    clear_legacy_request(&sys, reset)?;
+    finish_reset(o, &sys, reset)?;
     out.json();
     Ok(0)
 }
 
-/// After a real run that honoured the legacy `FactoryReset` EFI variable, removes it so the
-/// next boot does not reset again (v252 did this; v262 ignores the variable).
-fn clear_legacy_request(sys: &System, reset: factory_reset::Decision) -> Result<()> {
+/// After a real run that honoured a factory-reset request, makes sure the next boot does
+/// not reset again: the legacy `FactoryReset` EFI variable is removed (v252 did this; v262
+/// ignores the variable), and with `--complete-factory-reset=yes` a `FactoryResetRequest`
+/// is completed as `systemd-factory-reset complete` does (removed, and
+/// /run/systemd/factory-reset-complete created), for initrds that lack that tool.
+fn finish_reset(o: &Options, sys: &System, reset: factory_reset::Decision) -> Result<()> {
     if reset.remove_legacy_variable() && factory_reset::remove_legacy_variable(sys)? {
         info!("Removed EFI variable FactoryReset, so the next boot does not reset again.");
+    }
+    if o.complete_factory_reset && reset.reset && reset.source == factory_reset::Source::Request {
+        factory_reset::complete(sys)?;
+        info!("Completed the factory reset requested by EFI variable FactoryResetRequest.");
     }
     Ok(())
 }
