@@ -36,3 +36,10 @@ file "$bin" | tee /dev/stderr | grep -q 'static'
 echo "size: $(stat -c %s "$bin") bytes"
 "$bin" --version
 done_stage
+
+stage conformance
+# Against the reference systemd-repart 262 (installed by tests/setup.sh): fails on any
+# difference not listed in tests/conformance/differences.py. CONFORMANCE_SEED replays a run.
+cargo build --release
+python3 tests/conformance/run.py
+done_stage
