@@ -156,7 +156,7 @@ def has_arg(ctx, prefix):
 
 
 DEFERRED_PENDING = Difference(
-    "deferred-still-pending", "(shared with v262: deferral is by design)",
+    "deferred-still-pending", "docs/compat.md item 29 (Second runs do what v262's second runs do)",
     "With --defer-partitions=, --defer-partitions-empty=yes or --defer-partitions-factory-reset=yes "
     "the deferred partitions are still to be created on the next run with the same flags: v262 "
     "rewrites the table (or grows what the deferred ones left free) instead of saying \"No "
@@ -165,7 +165,7 @@ DEFERRED_PENDING = Difference(
     frozenset(["second-run"]))
 
 V262_NOT_IDEMPOTENT = Difference(
-    "v262-not-idempotent", "docs/compat.md item 29 (Second runs change what v262 changes)",
+    "v262-not-idempotent", "docs/compat.md item 29 (Second runs do what v262's second runs do)",
     "v262 does not always reach a fixed point in one run, and repart-rs plans as v262 does, so "
     "its second run does exactly what v262's second run does on v262's result: with a grain "
     "larger than the partitions' alignment (--grain-size=1M, or partitions at unaligned "
@@ -185,7 +185,7 @@ def gpt_only_in_uuids(ctx):
 
 
 RANDOM_UUID = Difference(
-    "random-uuid-on-collision", "(shared with v262: core.md, partition UUIDs)",
+    "random-uuid-on-collision", "docs/compat.md item 29 (Second runs do what v262's second runs do)",
     "When the UUID derived from the seed is already taken, v262 and repart-rs both pick a random "
     "one; the two tables differ in that UUID (and the CRCs over it) only.",
     lambda ctx: ctx.case.get("random_uuid") and ctx.ref.rc == 0 and ctx.ours.rc == 0,
@@ -224,7 +224,8 @@ def verify_relocation(ctx):
 
 
 GROWN_REPAIR = Difference(
-    "grown-disk-repair", "docs/compat.md item 2 (A misplaced backup GPT is repaired)",
+    "grown-disk-repair", "docs/compat.md items 2 (A misplaced backup GPT is repaired) and 31 (--size= on "
+    "4096-byte sectors)",
     "When the disk has grown and nothing else changes, v262 prints \"No changes.\" and leaves "
     "the backup GPT where it was; repart-rs writes the same table with the backup moved to the "
     "end (saying it repairs it). The same happens with --size= on 4096-byte sectors: v262's "
@@ -280,7 +281,7 @@ ERASED_MORE = Difference(
 # A swap partition too small for a swap signature.
 
 SWAP_TOO_SMALL = Difference(
-    "swap-too-small", "docs/compat.md item 30 (A swap partition too small for mkswap)",
+    "swap-too-small", "docs/compat.md item 30 (A swap partition smaller than 40 KiB)",
     "v262 runs mkswap on each new swap partition in turn after wiping and discarding, and fails "
     "(\"swap area needs to be at least 40 KiB\") when one is smaller than 40 KiB, leaving the "
     "earlier ones' swap signatures in what is still free space (and, on a grown disk, the old "

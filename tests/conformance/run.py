@@ -307,7 +307,12 @@ def main():
                     help="keep every case's directory (failed ones are always kept)")
     ap.add_argument("--bin", default=os.path.join(TOP, "target", "release", "repart"))
     ap.add_argument("--workdir", default=None)
+    ap.add_argument("--list-differences", action="store_true", help="print the known differences and exit")
     a = ap.parse_args()
+    if a.list_differences:
+        for k in differences.KNOWN:
+            print("%s (%s):\n    %s\n" % (k.id, k.compat, k.reason))
+        return 0
     seed = a.seed
     if seed is None:
         env = os.environ.get("CONFORMANCE_SEED")
@@ -329,11 +334,14 @@ def main():
           "--only NAME), work directory %s" % (len(todo), seed, seed, workroot), flush=True)
     t0 = time.time()
     counts = {}
+    applied = {}
     failed = []
     with multiprocessing.Pool(a.jobs) as pool:
         for name, status, known, problems, secs in pool.imap_unordered(
                 run_case, [(c, workroot, a.bin, a.keep) for c in todo]):
             counts[status] = counts.get(status, 0) + 1
+            for k in known:
+                applied[k] = applied.get(k, 0) + 1
             extra = " [known: %s]" % ", ".join(known) if known else ""
             print("%-18s %-44s %5.1f s%s" % (status, name, secs, extra), flush=True)
             for p in problems:
@@ -343,6 +351,8 @@ def main():
     total = time.time() - t0
     print("\nconformance: %d cases: %d passed, %d reference crashed, %d failed (%.0f s)" % (
         len(todo), counts.get("PASS", 0), counts.get("REFERENCE-CRASHED", 0), counts.get("FAIL", 0), total))
+    if applied:
+        print("known differences: %s" % ", ".join("%s %d" % kv for kv in sorted(applied.items())))
     if failed:
         print("failed: %s" % ",".join(sorted(failed)))
         print("replay: tests/conformance/run.py --only %s (directories kept in %s)" % (
