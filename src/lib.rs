@@ -15,4 +15,5 @@ pub mod id128;
 pub mod json;
 pub mod logger;
 pub mod plan;
+pub mod report;
 pub mod run;

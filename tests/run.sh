@@ -37,6 +37,10 @@ echo "size: $(stat -c %s "$bin") bytes"
 "$bin" --version
 done_stage
 
+stage "fuzz targets build"
+(cd fuzz && cargo +nightly fuzz build)
+done_stage
+
 stage conformance
 # Against the reference systemd-repart 262 (installed by tests/setup.sh): fails on any
 # difference not listed in tests/conformance/differences.py. CONFORMANCE_SEED replays a run.

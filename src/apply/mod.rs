@@ -33,8 +33,9 @@ pub use erase::{Erase, Range, erase_list, protected_extents, signature_regions};
 pub use failpoint::EXIT_STATUS as FAILPOINT_EXIT_STATUS;
 pub use table::build as build_table;
 
-/// Zeros are written from this buffer, in pieces of its size.
-static ZEROS: [u8; 256 << 10] = [0; 256 << 10];
+/// Zeros are written in pieces of this size (from one buffer that is allocated, and so
+/// mapped to the zero page, rather than stored in the binary).
+const ZERO_CHUNK: usize = 256 << 10;
 
 /// What [`apply`] needs besides the plan.
 pub struct Request<'a> {
@@ -89,10 +90,11 @@ pub fn apply(r: &Request) -> Result<()> {
     if let Some(k) = &kernel {
         k.remove_stale(disk)?;
     }
+    let zeros = vec![0u8; ZERO_CHUNK];
     for (i, step) in erase.iter().enumerate() {
         match step {
             Erase::Zero { what, range } => {
-                zero(disk, *range)?;
+                zero(disk, *range, &zeros)?;
                 disk.sync()?;
                 debug!(
                     "Zeroed bytes {}..{} of {what} (signatures).",
@@ -139,12 +141,12 @@ fn write_pieces(disk: &Disk, prefix: &str, pieces: &[Piece]) -> Result<()> {
     Ok(())
 }
 
-/// Writes zeros over `range`.
-fn zero(disk: &Disk, range: Range) -> Result<()> {
+/// Writes zeros over `range`, from `zeros`.
+fn zero(disk: &Disk, range: Range, zeros: &[u8]) -> Result<()> {
     let mut at = range.offset;
     while at < range.end() {
-        let n = (range.end() - at).min(ZEROS.len() as u64) as usize;
-        disk.write_all_at(at, &ZEROS[..n])?;
+        let n = (range.end() - at).min(zeros.len() as u64) as usize;
+        disk.write_all_at(at, &zeros[..n])?;
         at += n as u64;
     }
     Ok(())

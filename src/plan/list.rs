@@ -349,6 +349,24 @@ fn check_layout(disk: &DiskLayout) -> Result<()> {
             return Err(corrupt(format!("partition {n}: all-zero type UUID")));
         }
     }
+    // Growth is computed from the free space after each partition: overlapping partitions
+    // have none, and a plan on top of them would be meaningless. The GPT reader refuses such
+    // tables already; the planner does not rely on it.
+    let mut extents: Vec<_> = disk.partitions.iter().collect();
+    extents.sort_by_key(|p| p.first_lba);
+    for pair in extents.windows(2) {
+        if pair[1].first_lba <= pair[0].last_lba {
+            return Err(corrupt(format!(
+                "partitions {} and {} overlap (LBAs {}..={} and {}..={})",
+                pair[0].slot + 1,
+                pair[1].slot + 1,
+                pair[0].first_lba,
+                pair[0].last_lba,
+                pair[1].first_lba,
+                pair[1].last_lba
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -368,6 +386,17 @@ mod tests {
     ) -> Result<Context<'static>> {
         let defs: &'static [Definition] = Box::leak(defs(specs).into_boxed_slice());
         Context::load(&disk(256, parts), defs, o)
+    }
+
+    #[test]
+    fn overlapping_partitions_are_refused() {
+        let parts = vec![
+            existing(2, "linux-generic", 15165, 141529, ""),
+            existing(5, "root", 62207, 130082, "root-x86-64"),
+        ];
+        let err = load(&["10-root"], parts, &options()).err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::Corrupt);
+        assert!(err.to_string().contains("partitions 3 and 6 overlap"), "{err}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::disk::{Access, Disk};
 use crate::error::{Error, Result};
 use crate::gpt::{self, Table};
 use crate::plan::{self, DiskLayout, PlanOptions};
+use crate::report::format_bytes;
 
 /// `--size=` values are rounded up to this.
 const SIZE_ALIGNMENT: u64 = 4096;
@@ -65,7 +66,10 @@ pub fn target_size(
         }
         SizeArg::Auto => {
             let minimal = minimal_size_on(disk, o, definitions, options)?;
-            info!("Automatically determined minimal disk image size as {minimal} bytes.");
+            info!(
+                "Automatically determined minimal disk image size as {}.",
+                format_bytes(minimal)
+            );
             minimal
         }
     };
@@ -74,7 +78,11 @@ pub fn target_size(
     }
     if !o.dry_run {
         disk.grow_file(wanted, !o.discard)?;
-        info!("Grew {} to {wanted} bytes.", disk.path().display());
+        info!(
+            "Sized '{}' to {}.",
+            disk.path().display(),
+            format_bytes(wanted)
+        );
     }
     Ok(wanted)
 }

@@ -117,7 +117,7 @@ pub fn run(o: &Options) -> Result<u8> {
         let size = image::minimal_size(&definitions, &options, o.sector_size.unwrap_or(512))?;
         info!(
             "Automatically determined minimal disk image size as {}.",
-            output::human_size(size)
+            crate::report::format_bytes(size)
         );
         return Ok(0);
     };
@@ -161,7 +161,7 @@ pub fn run(o: &Options) -> Result<u8> {
     options.factory_reset = reset.reset && start.existing().is_some();
     let plan = plan::plan(&layout, &definitions, &options)?;
     let repair = start.existing().is_some_and(|l| l.needs_rewrite);
-    let out = output::Output::new(o, &disk, &plan, &definitions);
+    let out = output::Output::new(o, &disk, size, &plan, &definitions);
     out.table();
     if !plan.changed && !repair {
         info!("No changes.");
