@@ -284,13 +284,16 @@ SWAP_TOO_SMALL = Difference(
     "swap-too-small", "docs/compat.md item 30 (A swap partition smaller than 40 KiB)",
     "v262 runs mkswap on each new swap partition in turn after wiping and discarding, and fails "
     "(\"swap area needs to be at least 40 KiB\") when one is smaller than 40 KiB, leaving the "
-    "earlier ones' swap signatures in what is still free space (and, on a grown disk, the old "
-    "backup GPT discarded with the free space it lies in); repart-rs refuses such a plan before "
-    "writing anything. Both exit 1 and neither writes a table.",
+    "earlier ones' swap signatures in what is still free space (on a grown disk the old backup "
+    "GPT is discarded with the free space it lies in; with --empty=force the whole disk was "
+    "wiped, old table included); repart-rs refuses such a plan before writing anything. Both "
+    "exit 1 and neither writes a new table.",
     lambda ctx: ctx.ref.rc == 1 and "swap area needs to be at least 40 KiB" in ctx.ref.stderr and
     ctx.ours.rc == 1 and "mkswap needs at least 40960 bytes" in ctx.ours.stderr,
     lambda ctx: frozenset(["content", "partition-head"] +
-                          (["backup-header", "backup-entries"] if grown_outside(ctx) else [])))
+                          (["backup-header", "backup-entries"] if grown_outside(ctx) else []) +
+                          (["mbr", "primary-header", "primary-entries", "backup-header", "backup-entries", "sfdisk"]
+                           if ctx.case.get("empty") == "force" else [])))
 
 # ---------------------------------------------------------------------------------------------
 # Factory reset: v262 writes the deletion before it plans the rest.
