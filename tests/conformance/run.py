@@ -5,7 +5,7 @@ inputs and compares the results byte for byte.
 For each case (cases.py): build the input image once, copy it for each tool, run both with
 the same flags, compare exit statuses, "No changes.", `sfdisk -d`, the raw protective MBR,
 both GPT headers and entry arrays, the first 64 KiB of every partition, the whole image
-content, and the --json=short output field by field. Then run repart-rs again on its own
+content, the --json=short output field by field, and a dry run's table. Then run repart-rs again on its own
 result: it must say "No changes." and leave the image byte-identical. The known, justified
 differences (differences.py) are the only ones ignored.
 
@@ -109,6 +109,8 @@ class Context:
         self.content_runs = []
         # (reference, ours) second runs, when ours did something the second time.
         self.second_runs = None
+        # (reference, ours) dry runs on copies of the input.
+        self.dry_runs = None
 
     def ref_crashed(self):
         return (isinstance(self.ref.rc, int) and self.ref.rc < 0) or "Assertion" in self.ref.stderr
@@ -258,6 +260,8 @@ def run_case(args):
         ref = Run([ORACLE] + base_args(case) + cargs + [REF], wd)
         ours = Run([bin_path] + base_args(case) + cargs + [OURS], wd)
         ctx = Context(case, wd, ref, ours)
+        if ctx.has_input:
+            ctx.dry_runs = dry_runs(case, cargs, wd, bin_path)
         status, known, problems = judge(ctx, cargs)
     except Exception as e:  # a broken case is a failure, never a skip
         status, known, problems = "FAIL", [], ["suite error: %s: %s" % (type(e).__name__, e)]
@@ -266,10 +270,53 @@ def run_case(args):
     return case["name"], status, known, problems, time.time() - t0
 
 
+# Dry runs work on copies of the input with names of the same length, so the tables line up.
+DRY_REF, DRY_OURS = "dryr.img", "dryo.img"
+# Dry runs print the table for a terminal this wide (no terminal: COLUMNS decides).
+DRY_COLUMNS = "160"
+
+
+def dry_runs(case, cargs, wd, bin_path):
+    """Both tools' --dry-run=yes on the input without --json=: (reference, ours), each with
+    .changed (whether it changed its copy)."""
+    args = ["--dry-run=yes", "--empty=%s" % case.get("empty", "allow"), "--seed=%s" % case.get("seed", gen.SEED),
+            "--definitions=defs"] + cargs
+    env = dict(os.environ, COLUMNS=DRY_COLUMNS)
+    out = []
+    for argv, name in (([ORACLE] + args, DRY_REF), ([bin_path] + args, DRY_OURS)):
+        subprocess.run(["cp", "--sparse=always", INPUT, name], cwd=wd, check=True)
+        r = Run(argv + [name], wd, env=env)
+        r.stdout = r.stdout.replace(name, "dry.img")
+        r.changed = image.content_digest(os.path.join(wd, name)) != image.content_digest(os.path.join(wd, INPUT))
+        out.append(r)
+    return tuple(out)
+
+
+def compare_dry_runs(ctx):
+    """Mismatch keys of the dry runs: dry-run-exit-status, dry-run-output (the table on stdout);
+    and problems: a dry run of ours that wrote."""
+    m, problems = {}, []
+    if ctx.dry_runs is None:
+        return m, problems
+    ref, ours = ctx.dry_runs
+    if ref.rc != ours.rc:
+        m["dry-run-exit-status"] = "ref %s (%s), ours %s (%s)" % (ref.rc, ref.error_line(), ours.rc, ours.error_line())
+    if ref.stdout != ours.stdout:
+        la, lb = ref.stdout.splitlines(), ours.stdout.splitlines()
+        diff = [(x, y) for x, y in zip(la, lb) if x != y] or [("%d lines" % len(la), "%d lines" % len(lb))]
+        m["dry-run-output"] = "first difference: ref %r, ours %r" % (diff[0][0][:160], diff[0][1][:160])
+    if ours.changed:
+        problems.append("ours' dry run changed the image")
+    return m, problems
+
+
 def judge(ctx, cargs):
     """PASS, FAIL or REFERENCE-CRASHED, the known differences that applied, the problems."""
     m = compare(ctx)
     own = our_own_checks(ctx, cargs)
+    dm, dry_problems = compare_dry_runs(ctx)
+    m.update(dm)
+    own += dry_problems
     applied = [k for k in differences.KNOWN if k.applies(ctx)]
     # A difference that replaces the whole comparison (a crash, a refusal) stands alone.
     whole = [k for k in applied if k.ignores(ctx) == differences.ALL]
