@@ -339,7 +339,8 @@ def judge(ctx, cargs):
         return "FAIL", known, problems
     if ctx.ref_crashed():
         return "REFERENCE-CRASHED", known, ["ref: %s; ours: exit %s%s" % (
-            ctx.ref.error_line(), ctx.ours.rc, ", valid and idempotent" if ctx.ours.rc == 0 else "")]
+            ctx.ref.error_line(), ctx.ours.rc,
+            ", valid and idempotent" if ctx.ours.rc == 0 else " (%s), nothing written" % ctx.ours.error_line())]
     return "PASS", known, []
 
 
@@ -366,6 +367,9 @@ def main():
         seed = int(env) if env else int(time.strftime("%Y%m%d", time.gmtime()))
     if not os.access(a.bin, os.X_OK):
         sys.exit("conformance: %s is missing (cargo build --release)" % a.bin)
+    reference = os.path.join(os.environ.get("REPART_ORACLE", "/opt/repart-oracle"), "usr", "bin", "systemd-repart")
+    if not os.access(reference, os.X_OK):
+        sys.exit("conformance: the reference %s is missing (tests/oracle/setup.sh installs it)" % reference)
     if a.only:
         todo = []
         for name in a.only.split(","):
