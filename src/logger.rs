@@ -7,8 +7,10 @@
 //!   debug. (A facility of 0 would be relabelled "user" by the kernel.) Each line of a
 //!   message is its own record, and records are cut at [`MAX_KMSG_RECORD`] bytes (older
 //!   kernels reject longer writes), the rest following in further records. The kernel
-//!   rate-limits `/dev/kmsg` writers (`printk.devkmsg=ratelimit`, its default, allows
-//!   bursts of 10 per 5 s), so a chatty run may lose lines there.
+//!   rate-limits each open `/dev/kmsg` file (`printk.devkmsg=ratelimit`, its default,
+//!   allows bursts of 10 records per 5 s and drops the rest), and one run logs more than
+//!   10 lines, the last ones (the outcome) included. So every record opens `/dev/kmsg`
+//!   anew, as dracut's shell logging does ([`KmsgFile`]).
 //! * **journal stream** (stderr is the stream `$JOURNAL_STREAM` names, as under systemd):
 //!   `<N>text` per line on stderr, `N` the bare level 0–7, which journald turns into the
 //!   priority.
@@ -325,6 +327,35 @@ impl log::Log for Logger {
     }
 }
 
+/// A `/dev/kmsg`-like file opened anew for every record: the kernel keeps its rate limit per
+/// open file, so a run's dozen or so lines are not cut off after the tenth.
+pub struct KmsgFile {
+    path: std::path::PathBuf,
+}
+
+impl KmsgFile {
+    /// Checks that `path` opens for writing.
+    pub fn open(path: impl Into<std::path::PathBuf>) -> std::io::Result<KmsgFile> {
+        let path = path.into();
+        Self::open_for_record(&path)?;
+        Ok(KmsgFile { path })
+    }
+
+    fn open_for_record(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+        std::fs::OpenOptions::new().append(true).open(path)
+    }
+}
+
+impl Write for KmsgFile {
+    fn write(&mut self, record: &[u8]) -> std::io::Result<usize> {
+        Self::open_for_record(&self.path)?.write(record)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Installs the logger for this process: the target and level from the environment and
 /// `in_initrd`, `/dev/kmsg` opened if chosen (falling back to the console if it cannot be
 /// opened for writing), and the program name from `argv[0]`. Warnings about ignored
@@ -339,7 +370,7 @@ pub fn init(in_initrd: bool) -> Result<()> {
     };
     let mut config = Config::choose(&|name| std::env::var(name).ok(), in_initrd, stderr);
     let sink: Box<dyn Write + Send> = if config.target == Target::Kmsg {
-        match std::fs::OpenOptions::new().write(true).open("/dev/kmsg") {
+        match KmsgFile::open("/dev/kmsg") {
             Ok(kmsg) => Box::new(kmsg),
             Err(_) => {
                 config.target = Target::Console;
@@ -480,6 +511,26 @@ mod tests {
         assert_eq!(run(Target::Console, 3), ["bad\n"]);
         assert!(run(Target::Console, 2).is_empty());
         assert!(run(Target::Null, 7).is_empty());
+    }
+
+    #[test]
+    fn kmsg_file_opens_the_file_for_every_record() {
+        let dir = std::env::temp_dir().join(format!("repart-kmsg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("kmsg");
+        std::fs::write(&path, "").unwrap();
+        let mut kmsg = KmsgFile::open(&path).unwrap();
+        assert_eq!(kmsg.write(b"<30>one\n").unwrap(), 8);
+        // A fresh open per record: a file replaced between records gets the next one.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, "").unwrap();
+        kmsg.write_all(b"<30>two\n").unwrap();
+        kmsg.write_all(b"<30>three\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"<30>two\n<30>three\n");
+        std::fs::remove_file(&path).unwrap();
+        assert!(kmsg.write(b"<30>gone\n").is_err());
+        assert!(KmsgFile::open(dir.join("missing")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

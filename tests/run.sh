@@ -47,3 +47,7 @@ stage conformance
 cargo build --release
 python3 tests/conformance/run.py
 done_stage
+
+stage "QEMU boot tests"
+python3 qemu-tests/harness.py
+done_stage

@@ -1,14 +1,17 @@
 #!/bin/sh
 # Installs everything the tests need on a fresh Debian machine (as root). Idempotent.
 # Host tools: sfdisk/fdisk/partx/wipefs/blkid read results back; losetup for loop-device
-# tests; QEMU, OVMF, busybox, kmod and cpio for the boot tests; debootstrap for the
-# reference chroot. Rust: the musl target for the static binary, nightly + cargo-fuzz to
+# tests; QEMU, OVMF, busybox, kmod, cpio, gcc (the static isa-debug-exit helper), make,
+# dracut-core and udev (a dracut/systemd initrd) for the boot tests, and virt-firmware
+# from PyPI in a venv (qemu-tests/work/venv: seeds OVMF's EFI variables); debootstrap for
+# the reference chroot. Rust: the musl target for the static binary, nightly + cargo-fuzz to
 # build the fuzz targets.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 
 packages="fdisk util-linux mount e2fsprogs dosfstools qemu-system-x86 qemu-utils ovmf
-busybox-static kmod cpio debootstrap python3 python3-venv file strace"
+busybox-static kmod cpio gcc libc6-dev make dracut-core udev debootstrap python3 python3-venv
+file strace"
 missing=
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
@@ -18,6 +21,13 @@ if [ -n "$missing" ]; then
     echo "setup: installing$missing"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+venv="$here/../qemu-tests/work/venv"
+if [ ! -x "$venv/bin/virt-fw-vars" ]; then
+    echo "setup: installing virt-firmware into $venv"
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/pip" install -q virt-firmware
 fi
 
 rustup target list --installed | grep -qx x86_64-unknown-linux-musl ||

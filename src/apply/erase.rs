@@ -47,7 +47,8 @@ impl Range {
         self.offset.saturating_add(self.len)
     }
 
-    fn overlaps(&self, other: &Range) -> bool {
+    /// Whether the two ranges share at least one byte.
+    pub fn overlaps(&self, other: &Range) -> bool {
         self.offset < other.end() && other.offset < self.end()
     }
 

@@ -4,6 +4,7 @@
 
 use log::{debug, info};
 
+use super::erase::Range;
 use super::failpoint;
 use crate::disk::{self, DevNum, Disk, DiskKind, KernelOp, SystemPaths, WantedPartition};
 use crate::error::{Error, ErrorKind, Result};
@@ -35,8 +36,16 @@ fn wanted(table: &Table) -> Vec<WantedPartition> {
 
 /// The kernel update for `table` on `disk`, checked before anything is written: `None` for
 /// image files and devices without partition scanning (a loop device without `-P`). Fails
-/// with `Busy`, writing nothing, when a partition that must be removed or moved is in use.
-pub fn prepare(disk: &Disk, table: &Table, paths: &SystemPaths) -> Result<Option<KernelUpdate>> {
+/// with `Busy`, writing nothing, when a partition that must be removed or moved is in use,
+/// or when one in use lies where `erased` (the ranges the run zeroes or discards) reaches:
+/// the kernel may know partitions the table on disk does not list (a disk emptied with
+/// `--empty=force` under a mounted file system, or a table changed behind its back).
+pub fn prepare(
+    disk: &Disk,
+    table: &Table,
+    paths: &SystemPaths,
+    erased: &[Range],
+) -> Result<Option<KernelUpdate>> {
     let DiskKind::BlockDevice { devnum, .. } = disk.kind() else {
         debug!(
             "Not telling the kernel about partitions: {} is an image file.",
@@ -54,23 +63,31 @@ pub fn prepare(disk: &Disk, table: &Table, paths: &SystemPaths) -> Result<Option
     let current = disk::kernel_partitions(&paths.sysfs, devnum)?;
     let wanted = wanted(table);
     let ops = disk::diff(&current, &wanted);
-    for op in &ops {
-        let KernelOp::Delete { number } = *op else {
+    for k in &current {
+        let extent = Range::new(k.start.saturating_mul(512), k.size.saturating_mul(512));
+        let removed = ops.contains(&KernelOp::Delete { number: k.number });
+        let erased_inside = erased.iter().find(|r| r.overlaps(&extent));
+        if !removed && erased_inside.is_none() {
             continue;
-        };
-        let Some(k) = current.iter().find(|k| k.number == number) else {
-            continue;
-        };
-        if disk::is_partition_busy(paths, k)? {
-            return Err(Error::new(
-                ErrorKind::Busy,
-                format!(
-                    "partition {number} (/dev/{}) is in use, but the new table removes or moves \
-                     it; nothing was written",
-                    k.name
-                ),
-            ));
         }
+        if !disk::is_partition_busy(paths, k)? {
+            continue;
+        }
+        let why = match erased_inside {
+            Some(r) => format!(
+                "this run erases bytes {}..{} of the disk, which lie inside it",
+                r.offset,
+                r.end()
+            ),
+            None => "the new table removes or moves it".to_owned(),
+        };
+        return Err(Error::new(
+            ErrorKind::Busy,
+            format!(
+                "partition {} (/dev/{}) is in use, but {why}; nothing was written",
+                k.number, k.name
+            ),
+        ));
     }
     Ok(Some(KernelUpdate {
         paths: paths.clone(),

@@ -4,13 +4,17 @@
 //! 1. Everything is computed and checked first (the new table, the erase list, the kernel
 //!    update): a refusal leaves the disk untouched.
 //! 2. The kernel forgets partitions the new table removes or moves (refused above if one is
-//!    in use).
+//!    in use, as is any partition in use that overlaps space step 3 erases).
 //! 3. Space handed out is erased: signature regions zeroed, then discarded; swap signatures
 //!    are written into new swap partitions. All of this is free space under the old table,
 //!    or belongs to partitions a factory reset deletes, so the old table stays valid.
 //! 4. The table is written in UEFI order, each piece synced: backup entries, backup header,
-//!    primary entries, primary header, protective MBR. Until the primary header lands, the
-//!    old primary is what firmware, the kernel and our reader use; afterwards the new one.
+//!    primary entries, primary header, protective MBR. Until the primary entries land, the
+//!    old primary is what firmware, the kernel and our reader use (a valid primary beside a
+//!    different valid backup is an interrupted write); from then on the new backup (the
+//!    primary's checksum no longer matches), and once the primary header lands, the new
+//!    primary. A protective MBR left sized for a smaller disk by a stop before the last
+//!    piece is a repair the next run makes.
 //! 5. The kernel learns the new partitions (BLKPG), and its view is read back and compared.
 //!
 //! Every step ends at a failpoint (see [`failpoint`]) for the crash tests.
@@ -84,7 +88,13 @@ pub fn apply(r: &Request) -> Result<()> {
         Some(sector)
     };
     let pieces = new.serialize(lba0.as_deref())?;
-    let kernel = kernel::prepare(disk, &new, r.paths)?;
+    let erased: Vec<Range> = erase
+        .iter()
+        .map(|e| match e {
+            Erase::Zero { range, .. } | Erase::Discard { range, .. } => *range,
+        })
+        .collect();
+    let kernel = kernel::prepare(disk, &new, r.paths, &erased)?;
 
     info!("Applying changes to {}.", disk.path().display());
     if let Some(k) = &kernel {
@@ -139,6 +149,19 @@ fn write_pieces(disk: &Disk, prefix: &str, pieces: &[Piece]) -> Result<()> {
         failpoint::write_step(disk, &name, piece.offset, &piece.bytes)?;
     }
     Ok(())
+}
+
+/// Makes the kernel's partitions of `disk` match `table`, which is already on disk: for a
+/// real run that has nothing to write. A run stopped after the table was written but before
+/// the kernel was told (a crash, a killed unit) leaves them apart, and on a kernel without a
+/// GPT parser nothing else would ever bring them together. Refuses, as [`apply`] does, to
+/// delete or move a partition in use.
+pub fn sync_kernel(disk: &Disk, table: &Table, paths: &SystemPaths) -> Result<()> {
+    let Some(kernel) = kernel::prepare(disk, table, paths, &[])? else {
+        return Ok(());
+    };
+    kernel.remove_stale(disk)?;
+    kernel.finish(disk)
 }
 
 /// Writes zeros over `range`, from `zeros`.

@@ -17,4 +17,6 @@ pub use kernel::{
     KernelOp, KernelPartition, MAX_KERNEL_PARTITIONS, WantedPartition, apply_ops, diff,
     is_partition_busy, kernel_partitions, partscan_supported, partscan_supported_at, reread,
 };
+#[cfg(test)]
+pub(crate) use sysfs::fake;
 pub use sysfs::{DevNum, SystemPaths, WholeDisk, node_path, whole_disk_of};

@@ -136,27 +136,38 @@ pub fn read(src: &mut impl ReadAt, disk_bytes: u64, sector_size: u32) -> Result<
                     b.header.my_lba
                 ));
                 needs_rewrite = true;
+                // The primary keeps its own idea of where its backup belongs: on a grown
+                // disk that is the old end, so the relocation below raises the usable range
+                // exactly as it did before the interrupted write.
+                let alternate_lba = p.header.alternate_lba;
+                let backup_entries_lba = alternate_lba
+                    .checked_sub(disk.array_sectors(&p.header))
+                    .unwrap_or(alternate_lba);
+                drop(b);
+                build(p, alternate_lba, backup_entries_lba, &disk)
+            } else {
+                if p.header.alternate_lba != b.header.my_lba {
+                    notices.push(format!(
+                        "The primary GPT header's alternate LBA {} does not point at the \
+                         backup header, found at LBA {}; it will be corrected by the next \
+                         write.",
+                        p.header.alternate_lba, b.header.my_lba
+                    ));
+                    needs_rewrite = true;
+                }
+                if b.header.alternate_lba != 1 {
+                    notices.push(format!(
+                        "The backup GPT header at LBA {} gives alternate LBA {} instead of 1; \
+                         it will be corrected by the next write.",
+                        b.header.my_lba, b.header.alternate_lba
+                    ));
+                    needs_rewrite = true;
+                }
+                let backup_entries_lba = b.header.entries_lba;
+                let alternate_lba = b.header.my_lba;
+                drop(b);
+                build(p, alternate_lba, backup_entries_lba, &disk)
             }
-            if p.header.alternate_lba != b.header.my_lba {
-                notices.push(format!(
-                    "The primary GPT header's alternate LBA {} does not point at the backup \
-                     header, found at LBA {}; it will be corrected by the next write.",
-                    p.header.alternate_lba, b.header.my_lba
-                ));
-                needs_rewrite = true;
-            }
-            if b.header.alternate_lba != 1 {
-                notices.push(format!(
-                    "The backup GPT header at LBA {} gives alternate LBA {} instead of 1; it \
-                     will be corrected by the next write.",
-                    b.header.my_lba, b.header.alternate_lba
-                ));
-                needs_rewrite = true;
-            }
-            let backup_entries_lba = b.header.entries_lba;
-            let alternate_lba = b.header.my_lba;
-            drop(b);
-            build(p, alternate_lba, backup_entries_lba, &disk)
         }
         (Ok(p), Err(errors)) => {
             notices.push(format!(
@@ -224,10 +235,13 @@ pub fn read(src: &mut impl ReadAt, disk_bytes: u64, sector_size: u32) -> Result<
                 && size != want
                 && size != u32::MAX
             {
+                // Left by a write interrupted before its last piece (or by another tool):
+                // worth a rewrite, or nothing would ever correct it.
                 notices.push(format!(
                     "The protective MBR covers {size} sectors instead of {want}; it will be \
                      corrected by the next write."
                 ));
+                needs_rewrite = true;
             }
         }
     }

@@ -166,6 +166,9 @@ pub fn run(o: &Options) -> Result<u8> {
     if !plan.changed && !repair {
         info!("No changes.");
         if !o.dry_run {
+            if let Some(loaded) = start.existing() {
+                apply::sync_kernel(&disk, &loaded.table, &paths)?;
+            }
             clear_legacy_request(&sys, reset)?;
         }
         out.json();

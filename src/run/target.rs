@@ -76,7 +76,23 @@ pub fn from_boot_config(sys: &System, cmdline: &Cmdline, paths: &SystemPaths) ->
     let mut tried = Vec::new();
     match cmdline.root() {
         Some(RootSpec::Device(node)) => {
-            let found = named(&node, paths)?;
+            let found = match named(&node, paths) {
+                Ok(found) => found,
+                Err(e) if std::fs::symlink_metadata(&node).is_err() => {
+                    let Some((disk, number)) = disk_of_missing_partition(&node, paths)? else {
+                        return Err(e);
+                    };
+                    return Ok(Located::Device {
+                        node: disk,
+                        how: format!(
+                            "from root={} on the kernel command line: the kernel has no such \
+                             node, but this disk's GPT has partition {number}",
+                            node.display()
+                        ),
+                    });
+                }
+                Err(e) => return Err(e),
+            };
             return Ok(match found {
                 Located::Device { node: disk, .. } => Located::Device {
                     node: disk,
@@ -144,35 +160,147 @@ pub fn from_boot_config(sys: &System, cmdline: &Cmdline, paths: &SystemPaths) ->
     ))
 }
 
+/// The disk that `node`, a partition node the kernel did not make, names by the kernel's
+/// naming rule (partition N of disk D is `DN`, or `DpN` when D ends in a digit), if its GPT
+/// (the backup, when the primary is damaged) has partition N. The kernel makes no partition
+/// nodes at all when the primary GPT is damaged (it reads the backup only with `gpt` on its
+/// command line), which is what a power cut while the primary is written leaves.
+fn disk_of_missing_partition(node: &Path, paths: &SystemPaths) -> Result<Option<(PathBuf, u32)>> {
+    if node.parent() != Some(paths.dev.as_path()) {
+        return Ok(None);
+    }
+    let Some(name) = node.file_name().and_then(|n| n.to_str()) else {
+        return Ok(None);
+    };
+    for candidate in disk::whole_disks(paths)? {
+        let Some(rest) = name.strip_prefix(candidate.name.as_str()) else {
+            continue;
+        };
+        let digits = if candidate.name.ends_with(|c: char| c.is_ascii_digit()) {
+            rest.strip_prefix('p')
+        } else {
+            Some(rest)
+        };
+        let Some(number) = digits
+            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|d| d.parse::<u32>().ok())
+            .filter(|&n| n > 0)
+        else {
+            continue;
+        };
+        let index = usize::try_from(number - 1).unwrap_or(usize::MAX);
+        let has_it = read_table(&candidate)?
+            .is_some_and(|t| t.entries.get(index).is_some_and(gpt::Entry::is_used));
+        if has_it {
+            return Ok(Some((candidate.node, number)));
+        }
+    }
+    Ok(None)
+}
+
 /// The first whole disk whose GPT has an entry matching `wanted`.
 fn scan(paths: &SystemPaths, wanted: impl Fn(&gpt::Entry) -> bool) -> Result<Option<PathBuf>> {
     for candidate in disk::whole_disks(paths)? {
-        if candidate.is_zram || candidate.size == 0 {
-            continue;
-        }
-        let disk = match Disk::open(&candidate.node, Access::ReadOnly, None) {
-            Ok(d) => d,
-            Err(e) => {
-                info!("Skipping {}: {e}", candidate.node.display());
-                continue;
-            }
-        };
-        let mut reader = &disk;
-        let found = match gpt::read(&mut reader, disk.size(), disk.sector_size()) {
-            Ok(Probe::Gpt(loaded)) => loaded
-                .table
-                .entries
-                .iter()
-                .any(|e| e.is_used() && wanted(e)),
-            Ok(Probe::NoTable(_)) => false,
-            Err(e) => {
-                info!("Skipping {}: {e}", candidate.node.display());
-                false
-            }
-        };
+        let found = read_table(&candidate)?
+            .is_some_and(|t| t.entries.iter().any(|e| e.is_used() && wanted(e)));
         if found {
             return Ok(Some(candidate.node));
         }
     }
     Ok(None)
+}
+
+/// The GPT of a candidate disk, or `None` (logged) if it has none or cannot be read.
+fn read_table(candidate: &disk::BlockDisk) -> Result<Option<gpt::Table>> {
+    if candidate.is_zram || candidate.size == 0 {
+        return Ok(None);
+    }
+    let disk = match Disk::open(&candidate.node, Access::ReadOnly, None) {
+        Ok(d) => d,
+        Err(e) => {
+            info!("Skipping {}: {e}", candidate.node.display());
+            return Ok(None);
+        }
+    };
+    let mut reader = &disk;
+    match gpt::read(&mut reader, disk.size(), disk.sector_size()) {
+        Ok(Probe::Gpt(loaded)) => Ok(Some(loaded.table)),
+        Ok(Probe::NoTable(_)) => Ok(None),
+        Err(e) => {
+            info!("Skipping {}: {e}", candidate.node.display());
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::disk::DevNum;
+    use crate::disk::fake::FakeSystem;
+
+    const DISK_BYTES: u64 = 8 << 20;
+
+    /// Adds the fake disk `name` whose node is an image with partition 2 only.
+    fn disk_with_partition_2(sys: &FakeSystem, name: &str, devnum: DevNum) -> PathBuf {
+        sys.disk("virtio1", name, devnum, DISK_BYTES / 512);
+        let mut table = gpt::Table::new(Uuid::from_u128(1), DISK_BYTES, 512).unwrap();
+        table.entries[1] = gpt::Entry {
+            type_guid: Uuid::from_u128(2),
+            unique_guid: Uuid::from_u128(3),
+            first_lba: 2048,
+            last_lba: 4095,
+            ..gpt::Entry::default()
+        };
+        let mut bytes = vec![0u8; DISK_BYTES as usize];
+        for piece in table.serialize(None).unwrap() {
+            let at = piece.offset as usize;
+            bytes[at..at + piece.bytes.len()].copy_from_slice(&piece.bytes);
+        }
+        let node = sys.paths().dev.join(name);
+        std::fs::write(&node, bytes).unwrap();
+        node
+    }
+
+    fn locate(sys: &FakeSystem, root: &Path) -> Result<Located> {
+        let host = System::new(sys.root.join("host"), |_| None);
+        let cmdline = Cmdline::parse(&format!("root={}", root.display()), true);
+        from_boot_config(&host, &cmdline, &sys.paths())
+    }
+
+    #[test]
+    fn a_partition_node_the_kernel_did_not_make_leads_to_its_disk() {
+        let sys = FakeSystem::new();
+        let vda = disk_with_partition_2(
+            &sys,
+            "vda",
+            DevNum {
+                major: 254,
+                minor: 0,
+            },
+        );
+        let nvme = disk_with_partition_2(
+            &sys,
+            "nvme0n1",
+            DevNum {
+                major: 259,
+                minor: 0,
+            },
+        );
+        let dev = sys.paths().dev;
+        for (root, disk) in [("vda2", &vda), ("nvme0n1p2", &nvme)] {
+            match locate(&sys, &dev.join(root)).unwrap() {
+                Located::Device { node, how } => {
+                    assert_eq!(&node, disk, "{root}");
+                    assert!(how.contains("GPT has partition 2"), "{how}");
+                }
+                other => panic!("{root}: {other:?}"),
+            }
+        }
+        // Not in the GPT, no such disk, not the kernel's name for a partition, not in /dev.
+        for root in ["vda3", "vda0", "vdb2", "vdax", "nvme0n12", "mapper/vda2"] {
+            let e = locate(&sys, &dev.join(root)).unwrap_err();
+            assert!(e.to_string().contains("No such file"), "{root}: {e}");
+        }
+    }
 }
