@@ -344,6 +344,29 @@ def judge(ctx, cargs):
     return "PASS", known, []
 
 
+# The self-check: repart-rs with one byte of its result changed must fail the comparison.
+# (case, byte offset to change): inside the first partition, inside the primary entry array.
+SELF_CHECK = [("exA", (1 << 20) + 100), ("ss4k-fresh", 2 * 4096 + 60)]
+
+
+def self_check(bin_path, workroot):
+    """Problems if the suite does not notice a result that differs by one byte."""
+    problems = []
+    for name, offset in SELF_CHECK:
+        wrapper = os.path.join(workroot, "corrupting-repart-%s" % name)
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\n\"%s\" \"$@\" || exit\nfor img; do :; done\n"
+                    "printf X | dd of=\"$img\" bs=1 seek=%d conv=notrunc status=none\n" % (bin_path, offset))
+        os.chmod(wrapper, 0o755)
+        c = dict(cases.by_name(name), name="self-check-" + name)
+        _, status, _, found, _ = run_case((c, workroot, wrapper, False))
+        if status != "FAIL":
+            problems.append("%s: a byte changed at offset %d went unnoticed (%s)" % (name, offset, status))
+        else:
+            shutil.rmtree(os.path.join(workroot, c["name"]), ignore_errors=True)
+    return problems
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", default=os.environ.get("CONFORMANCE_ONLY"),
@@ -384,6 +407,12 @@ def main():
     print("conformance: %d cases (random seed %d: replay with CONFORMANCE_SEED=%d, one case with "
           "--only NAME), work directory %s" % (len(todo), seed, seed, workroot), flush=True)
     t0 = time.time()
+    broken = self_check(a.bin, workroot)
+    for p in broken:
+        print("self-check FAILED: " + p)
+    if broken:
+        return 1
+    print("self-check: a result one byte off fails the comparison", flush=True)
     counts = {}
     applied = {}
     failed = []
