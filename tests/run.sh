@@ -41,6 +41,13 @@ stage "fuzz targets build"
 (cd fuzz && cargo +nightly fuzz build)
 done_stage
 
+stage conformance
+# Against the reference systemd-repart 262 (installed by tests/setup.sh): fails on any
+# difference not listed in tests/conformance/differences.py. CONFORMANCE_SEED replays a run.
+cargo build --release
+python3 tests/conformance/run.py
+done_stage
+
 stage "QEMU boot tests"
 python3 qemu-tests/harness.py
 done_stage

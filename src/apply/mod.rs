@@ -30,7 +30,7 @@ use log::{debug, info};
 use crate::config::definition::Definition;
 use crate::disk::{Discard, Disk, SystemPaths};
 use crate::error::{Error, ErrorKind, Result};
-use crate::gpt::Table;
+use crate::gpt::{Piece, Table};
 use crate::plan::{Activity, Plan, file_system_uuid};
 
 pub use erase::{Erase, Range, erase_list, protected_extents, signature_regions};
@@ -125,14 +125,29 @@ pub fn apply(r: &Request) -> Result<()> {
         info!("Wrote a swap signature to new partition {}.", s.slot + 1);
     }
     info!("Writing new partition table.");
-    for piece in &pieces {
-        let name = format!("gpt-{}", piece.what.replace(' ', "-"));
-        failpoint::write_step(disk, &name, piece.offset, &piece.bytes)?;
-    }
+    write_pieces(disk, "gpt", &pieces)?;
     if let Some(k) = &kernel {
         k.finish(disk)?;
     }
     info!("Partition table written.");
+    Ok(())
+}
+
+/// Writes `table` back as it is, keeping LBA 0's boot code: for an image file that
+/// `--size=` grew, whose table only moves its backup to the new end.
+pub fn write_table(disk: &Disk, table: &Table) -> Result<()> {
+    let mut lba0 = vec![0u8; table.sector_size as usize];
+    disk.read_exact_at(0, &mut lba0)?;
+    write_pieces(disk, "resize-gpt", &table.serialize(Some(&lba0))?)
+}
+
+/// Writes a table's pieces in their (UEFI) order, each synced, each a failpoint
+/// `PREFIX-WHAT`.
+fn write_pieces(disk: &Disk, prefix: &str, pieces: &[Piece]) -> Result<()> {
+    for piece in pieces {
+        let name = format!("{prefix}-{}", piece.what.replace(' ', "-"));
+        failpoint::write_step(disk, &name, piece.offset, &piece.bytes)?;
+    }
     Ok(())
 }
 

@@ -182,6 +182,42 @@ mod tests {
     }
 
     #[test]
+    fn a_partition_made_foreign_has_no_file() {
+        // v262 prints "Can't grow existing partition root of priority 1, ignoring." and
+        // forgets the definition: JSON "file" is null, the table's FILE cell is empty and the
+        // bar names the partition by its label (measured: foreignize-existing).
+        let mut root = partition(1 << 20, 1 << 20, Some(0));
+        root.foreign = true;
+        root.label = "root".into();
+        let plan = plan(vec![root]);
+        let definitions = [DefinitionInfo {
+            file: "/defs/10-root.conf".into(),
+            dropins: Vec::new(),
+            roothash: None,
+        }];
+        let input = ReportInput {
+            plan: &plan,
+            disk_size: 8 << 20,
+            node: "/tmp/img",
+            definitions: &definitions,
+        };
+        let v = json(&input, false, Glyphs::Utf8);
+        let row = &v.as_array().unwrap()[0];
+        assert!(row.get("file").unwrap().is_null(), "{}", v.to_short());
+        let style = Style {
+            glyphs: Glyphs::Ascii,
+            colors: ColorMode::Off,
+            columns: 100,
+            fit_to_columns: false,
+            legend: true,
+            debug: false,
+        };
+        let out = human(&input, &style);
+        assert!(!out.contains("10-root.conf"), "{out}");
+        assert!(out.contains("`- root"), "{out}");
+    }
+
+    #[test]
     fn an_empty_plan_has_no_table_but_a_bar() {
         let plan = plan(Vec::new());
         let input = ReportInput {

@@ -67,7 +67,12 @@ fn row<'a>(input: &ReportInput<'a>, p: &PlannedPartition, glyphs: Glyphs) -> Row
         label_missing: shown_label.is_empty(),
         uuid: p.uuid,
         partno: partno as u64,
-        definition: p.definition.and_then(|d| input.definitions.get(d)),
+        // A partition made foreign (an existing one dropped by priority) has lost its
+        // definition in v262: no file in the table, the JSON or the bar.
+        definition: p
+            .definition
+            .filter(|_| !p.foreign)
+            .and_then(|d| input.definitions.get(d)),
         node: partition_node(input.node, partno.saturating_add(1)),
         offset: p.offset,
         old_size: p.old_size,

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use log::{info, warn};
 
+use super::table::Start;
 use super::usage;
+use crate::apply;
 use crate::cli::{Options, SizeArg};
 use crate::config::definition::Definition;
 use crate::disk::{Access, Disk};
@@ -83,6 +85,23 @@ pub fn target_size(
         );
     }
     Ok(wanted)
+}
+
+/// After `--size=` grew the image file, writes its table back with the backup moved to the
+/// new end, before planning, as v262 does ("Resized partition table."): the grown image is
+/// consistent even when the plan then fails. Tables whose LBA 0 must not be rewritten are
+/// left to the plan's own write, which refuses them.
+pub fn resize_table(disk: &Disk, start: &mut Start) -> Result<()> {
+    let Start::Existing(loaded) = start else {
+        return Ok(());
+    };
+    if !loaded.needs_rewrite || loaded.ensure_rewritable().is_err() {
+        return Ok(());
+    }
+    apply::write_table(disk, &loaded.table)?;
+    loaded.needs_rewrite = false;
+    info!("Resized partition table.");
+    Ok(())
 }
 
 /// `--size=auto` on an existing image: the minimal size for its table and the definitions.

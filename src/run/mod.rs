@@ -139,8 +139,12 @@ pub fn run(o: &Options) -> Result<u8> {
     if disk.is_block_device() {
         options.default_fs_sector_size = u64::from(disk.device_sector_size());
     }
+    let size_before = disk.size();
     let size = image::target_size(&mut disk, o, &definitions, &options)?;
-    let start = table::start(&disk, size, o.empty)?;
+    let mut start = table::start(&disk, size, o.empty)?;
+    if disk.size() > size_before {
+        image::resize_table(&disk, &mut start)?;
+    }
     let layout = start.layout(size);
     for notice in start
         .existing()
