@@ -118,21 +118,6 @@ TABLE_FULL = Difference(
 # Until the report module is wired into the run (src/run/output.rs is still the stub that
 # prints nothing), repart-rs prints no JSON. This stops applying by itself once it is.
 
-OUTPUT_RS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "run", "output.rs")
-
-
-def json_not_wired():
-    with open(OUTPUT_RS) as f:
-        return "TEMPORARY stub" in f.read()
-
-
-JSON_NOT_WIRED = json_not_wired()
-
-JSON_PENDING = Difference(
-    "json-pending", "(none: temporary, until the report module is wired into src/run/output.rs)",
-    "repart-rs does not print --json= output yet.",
-    lambda ctx: JSON_NOT_WIRED and ctx.ours.stdout.strip() == "" and ctx.ref.stdout.strip() != "",
-    frozenset(["json"]))
 
 # ---------------------------------------------------------------------------------------------
 # Second runs that do something, exactly as the reference's second run on its own result.
@@ -353,5 +338,5 @@ DRY_RUN_SIZE = Difference(
     lambda ctx: ctx.dry_runs is not None and has_arg(ctx, "--size=") and ctx.dry_runs[0].changed,
     lambda ctx: frozenset(["dry-run-output"] if ctx.ss == 4096 else []), verify_dry_run)
 
-KNOWN = [DRY_RUN_SEES_MORE, DRY_RUN_SIZE, GROWN_REPAIR, FACTORY_RESET_FIRST, ERASED_MORE, SWAP_TOO_SMALL, CONTENT, REFERENCE_CRASH, ZERO_DISK_GUID, TABLE_FULL, JSON_PENDING, DEFERRED_PENDING,
+KNOWN = [DRY_RUN_SEES_MORE, DRY_RUN_SIZE, GROWN_REPAIR, FACTORY_RESET_FIRST, ERASED_MORE, SWAP_TOO_SMALL, CONTENT, REFERENCE_CRASH, ZERO_DISK_GUID, TABLE_FULL, DEFERRED_PENDING,
          V262_NOT_IDEMPOTENT, RANDOM_UUID]
