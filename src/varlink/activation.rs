@@ -22,8 +22,9 @@ pub enum Activated {
     Listener(UnixListener),
 }
 
-/// Whether the environment hands a Varlink socket to process `pid`: an error when it
-/// names a Varlink socket but not as exactly one file descriptor.
+/// Whether the environment hands a Varlink socket to process `pid` (as sd_listen_fds()
+/// reads it: no descriptors, or another process's, means none): an error when it names a
+/// Varlink socket but not as exactly one file descriptor.
 pub fn is_for_us(
     fds: Option<&str>,
     pid: Option<&str>,
@@ -33,18 +34,16 @@ pub fn is_for_us(
     if pid.and_then(|p| p.parse::<u32>().ok()) != Some(own_pid) {
         return Ok(false);
     }
-    let Some(names) = names else {
-        return Ok(false);
-    };
-    if !names.split(':').any(|n| n == "varlink") {
+    let count = fds.and_then(|n| n.parse::<u32>().ok()).unwrap_or(0);
+    let names = names.unwrap_or_default();
+    if count == 0 || !names.split(':').any(|n| n == "varlink") {
         return Ok(false);
     }
-    if fds != Some("1") || names != "varlink" {
+    if count != 1 || names != "varlink" {
         return Err(Error::new(
             ErrorKind::Usage,
             format!(
-                "socket activation: expected exactly one file descriptor named \"varlink\", got LISTEN_FDS={} LISTEN_FDNAMES={names}",
-                fds.unwrap_or("")
+                "socket activation: expected exactly one file descriptor named \"varlink\", got LISTEN_FDS={count} LISTEN_FDNAMES={names}"
             ),
         ));
     }
@@ -106,6 +105,8 @@ mod tests {
         assert!(!yes(Some("1"), Some("42"), None));
         assert!(!yes(Some("1"), Some("42"), Some("other")));
         assert!(!yes(None, None, None));
+        assert!(!yes(None, Some("42"), Some("varlink")));
+        assert!(!yes(Some("0"), Some("42"), Some("varlink")));
         assert!(is_for_us(Some("2"), Some("42"), Some("varlink:other"), 42).is_err());
         assert!(is_for_us(Some("2"), Some("42"), Some("varlink"), 42).is_err());
     }
