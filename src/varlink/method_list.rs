@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::json::Object;
 
 use super::devices::{self, Candidate, Filter};
+use super::errno;
 use super::params::{self, Field, Kind};
 use super::reply::Replier;
 use super::uevent::{Monitor, Seen};
@@ -44,7 +45,7 @@ const TICK: Duration = Duration::from_secs(1);
 const FOLLOW_UP_TICKS: u32 = 3;
 
 /// Answers a `ListCandidateDevices` call. Returns when the call is answered, or for a
-/// subscription when the caller is gone.
+/// subscription when the caller is gone; an error only when a reply could not be sent.
 pub fn call(r: &Replier, parameters: &Object) -> Result<()> {
     if !r.more() {
         return r.error("org.varlink.service.ExpectedMore", Object::new());
@@ -58,7 +59,10 @@ pub fn call(r: &Replier, parameters: &Object) -> Result<()> {
     if flag("subscribe") {
         return subscribe(r, &paths, &filter);
     }
-    let list = devices::candidates(&paths, &filter)?;
+    let list = match look(&paths, &filter) {
+        Ok(list) => list,
+        Err(e) => return failed(r, &e),
+    };
     let Some((last, rest)) = list.split_last() else {
         return r.error("io.systemd.Repart.NoCandidateDevices", Object::new());
     };
@@ -68,17 +72,48 @@ pub fn call(r: &Replier, parameters: &Object) -> Result<()> {
     r.finish(last.fields())
 }
 
+/// The candidates, tried a few times: a disk that goes away while sysfs is being read makes
+/// one look fail.
+fn look(paths: &SystemPaths, filter: &Filter) -> Result<Vec<Candidate>> {
+    let mut tries = 1;
+    loop {
+        match devices::candidates(paths, filter) {
+            Err(e) if tries < 3 => {
+                log::debug!("{e}; looking again.");
+                tries += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// The error reply for a listing that failed.
+fn failed(r: &Replier, e: &crate::error::Error) -> Result<()> {
+    log::error!("{e}");
+    r.error("io.systemd.System", errno::system_error(e))
+}
+
 fn subscribe(r: &Replier, paths: &SystemPaths, filter: &Filter) -> Result<()> {
     // Listening starts before the first look, so nothing that happens in between is missed.
-    let monitor = Monitor::open(TICK)?;
-    let mut known = devices::candidates(paths, filter)?;
+    let monitor = match Monitor::open(TICK) {
+        Ok(monitor) => monitor,
+        Err(e) => return failed(r, &e),
+    };
+    let mut known = match look(paths, filter) {
+        Ok(list) => list,
+        Err(e) => return failed(r, &e),
+    };
     for c in &known {
         r.progress(added(c))?;
     }
     r.progress(Object::new().with("action", "ready"))?;
     let mut follow_ups = 0;
     loop {
-        let look = match monitor.next()? {
+        let seen = match monitor.next() {
+            Ok(seen) => seen,
+            Err(e) => return failed(r, &e),
+        };
+        let look = match seen {
             Seen::Event(e) if e.is_block_disk() => {
                 follow_ups = FOLLOW_UP_TICKS;
                 true
@@ -98,7 +133,16 @@ fn subscribe(r: &Replier, paths: &SystemPaths, filter: &Filter) -> Result<()> {
             return Ok(());
         }
         if look {
-            let now = devices::candidates(paths, filter)?;
+            // A disk that goes away while it is being looked at makes the look fail: look
+            // again at the next tick.
+            let now = match devices::candidates(paths, filter) {
+                Ok(now) => now,
+                Err(e) => {
+                    log::debug!("{e}; looking again.");
+                    follow_ups = follow_ups.max(1);
+                    continue;
+                }
+            };
             let (gone, new) = devices::changes(&known, &now);
             for node in gone {
                 r.progress(
