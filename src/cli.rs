@@ -64,6 +64,8 @@ pub enum Command {
     Run,
     Help,
     Version,
+    /// `--list-devices`: print the candidate block devices.
+    ListDevices,
 }
 
 /// Every option, after validation.
@@ -94,6 +96,8 @@ pub struct Options {
     pub defer_partitions: Vec<PartitionType>,
     pub defer_partitions_empty: bool,
     pub defer_partitions_factory_reset: bool,
+    /// `--varlink=PATH`: serve Varlink on a socket created at PATH instead of running.
+    pub varlink: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -122,6 +126,7 @@ impl Default for Options {
             defer_partitions: Vec::new(),
             defer_partitions_empty: false,
             defer_partitions_factory_reset: false,
+            varlink: None,
         }
     }
 }
@@ -165,6 +170,8 @@ Grow and add partitions to a partition table (a systemd-repart work-alike).
 Options:
   -h --help                        Show this help
      --version                     Show package version
+     --list-devices                List candidate block devices to operate on
+     --varlink=PATH                Serve io.systemd.Repart on a Varlink socket at PATH
      --no-pager                    Do not start a pager (accepted; there is none)
      --no-legend                   Do not show headers and footers
 
@@ -266,6 +273,16 @@ pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Options> {
         match arg {
             Short('h') | Long("help") => o.command = Command::Help,
             Long("version") => o.command = Command::Version,
+            Long("list-devices") => o.command = Command::ListDevices,
+            Long("varlink") => {
+                let path = value(&mut parser, "varlink")?;
+                if path.is_empty() {
+                    return Err(usage(
+                        "--varlink= requires the path of the socket to create",
+                    ));
+                }
+                o.varlink = Some(PathBuf::from(path));
+            }
             Long("no-pager") => {}
             Long("no-legend") => o.legend = false,
             Short('n') => o.dry_run = true,
@@ -572,6 +589,22 @@ mod tests {
             parse_args(&["--size=auto", "x.img"]).unwrap().size,
             Some(SizeArg::Auto)
         );
+    }
+
+    #[test]
+    fn list_devices_and_varlink_socket() {
+        assert_eq!(
+            parse_args(&["--list-devices"]).unwrap().command,
+            Command::ListDevices
+        );
+        let o = parse_args(&["--varlink=/run/repart-rs/io.systemd.Repart"]).unwrap();
+        assert_eq!(
+            o.varlink.as_deref(),
+            Some(std::path::Path::new("/run/repart-rs/io.systemd.Repart"))
+        );
+        assert_eq!(o.command, Command::Run);
+        assert!(parse_args(&["--varlink="]).is_err());
+        assert!(parse_args(&["--varlink"]).is_err());
     }
 
     #[test]

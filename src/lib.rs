@@ -17,3 +17,4 @@ pub mod logger;
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod varlink;

@@ -12,7 +12,9 @@ mod sysfs;
 
 pub use device::{Access, Discard, Disk, DiskKind};
 pub use discover::{FoundDisk, FoundVia, Target, find_root_disk, is_mount_point, resolve_target};
-pub use enumerate::{BlockDisk, MAX_DISKS, whole_disks};
+pub use enumerate::{
+    BlockDisk, DiskIdentity, MAX_DISK_LINKS, MAX_DISKS, disk_links, identity, whole_disks,
+};
 pub use kernel::{
     KernelOp, KernelPartition, MAX_KERNEL_PARTITIONS, WantedPartition, apply_ops, diff,
     is_partition_busy, kernel_partitions, partscan_supported, partscan_supported_at, reread,

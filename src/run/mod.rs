@@ -4,6 +4,7 @@
 
 mod image;
 mod output;
+pub mod progress;
 mod table;
 mod target;
 
@@ -18,9 +19,30 @@ use crate::config::{self, LoadOptions, specifier::SpecifierContext, types::Arch}
 use crate::disk::{self, Access, Disk, SystemPaths};
 use crate::error::{Error, ErrorKind, Result};
 use crate::host::{self, System, factory_reset, identity, os_release};
-use crate::plan::{self, PlanOptions};
+use crate::plan::{self, PlanOptions, Shortfall};
 
+use progress::{Phase, Progress};
 use target::Located;
+
+/// How a run ended, for the front end to report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finished {
+    /// No disk was named: only the minimal disk size was determined.
+    MinimalSize(u64),
+    /// A dry run: the minimal disk size, the disk's size, and the number of partitions on it
+    /// (`None` when `--empty=` did not read the table).
+    DryRun {
+        minimal_size: u64,
+        current_size: u64,
+        partition_count: Option<usize>,
+    },
+    /// A real run wrote what the plan said, or found nothing to change.
+    Applied,
+    /// `--can-factory-reset`: the exit status (0 resettable, 1 not).
+    Status(u8),
+    /// The partitions do not fit; nothing was written.
+    DoesNotFit(Shortfall),
+}
 
 /// Runs the command and returns the exit status (0, or 1 for `--can-factory-reset` when
 /// nothing is resettable); failures are errors whose kind gives the status.
@@ -37,8 +59,39 @@ pub fn run(o: &Options) -> Result<u8> {
             );
             return Ok(0);
         }
+        Command::ListDevices => {
+            crate::varlink::print_devices(output::style(true).colors.grey())?;
+            return Ok(0);
+        }
         Command::Run => {}
     }
+    if let Some(path) = &o.varlink {
+        crate::varlink::listen(path, o)?;
+        return Ok(0);
+    }
+    if let Some(socket) = crate::varlink::activated()? {
+        crate::varlink::serve_activated(socket, o)?;
+        return Ok(0);
+    }
+    match execute(o, &mut progress::Silent)? {
+        Finished::MinimalSize(size) => {
+            info!(
+                "Automatically determined minimal disk image size as {}.",
+                crate::report::format_bytes(size)
+            );
+            Ok(0)
+        }
+        Finished::DryRun { .. } | Finished::Applied => Ok(0),
+        Finished::Status(status) => Ok(status),
+        Finished::DoesNotFit(shortfall) => Err(shortfall.into()),
+    }
+}
+
+/// One run, shared by the command line and Varlink's `Run`: find the disk, read the
+/// definitions, decide about a factory reset, read the table, plan, print (as `o` says),
+/// and unless it is a dry run apply. `progress` follows the phases.
+pub fn execute(o: &Options, progress: &mut dyn Progress) -> Result<Finished> {
+    progress.phase(Phase::LoadingDefinitions, None)?;
     let sys = System::live();
     let paths = SystemPaths::default();
     let in_initrd = host::initrd::in_initrd(&sys);
@@ -114,12 +167,9 @@ pub fn run(o: &Options) -> Result<u8> {
     };
 
     let Some(located) = located else {
+        acquire_labels(&definitions, progress)?;
         let size = image::minimal_size(&definitions, &options, o.sector_size.unwrap_or(512))?;
-        info!(
-            "Automatically determined minimal disk image size as {}.",
-            crate::report::format_bytes(size)
-        );
-        return Ok(0);
+        return Ok(Finished::MinimalSize(size));
     };
     let fresh_file = o.empty == Empty::Create;
     if fresh_file {
@@ -141,6 +191,7 @@ pub fn run(o: &Options) -> Result<u8> {
     }
     let size_before = disk.size();
     let size = image::target_size(&mut disk, o, &definitions, &options)?;
+    progress.phase(Phase::LoadingTable, None)?;
     let mut start = table::start(&disk, size, o.empty)?;
     if disk.size() > size_before {
         image::resize_table(&disk, &mut start)?;
@@ -156,23 +207,39 @@ pub fn run(o: &Options) -> Result<u8> {
 
     if o.can_factory_reset {
         let candidates = plan::factory_reset_candidates(&layout, &definitions, &options)?;
-        return Ok(if candidates.is_empty() { 1 } else { 0 });
+        return Ok(Finished::Status(if candidates.is_empty() { 1 } else { 0 }));
     }
     options.factory_reset = reset.reset && start.existing().is_some();
+    acquire_labels(&definitions, progress)?;
+    progress.phase(Phase::Placing, None)?;
+    if let Err(shortfall) = plan::layout(&layout, &definitions, &options)? {
+        return Ok(Finished::DoesNotFit(shortfall));
+    }
     let plan = plan::plan(&layout, &definitions, &options)?;
+    let dry_run_summary = || -> Result<Finished> {
+        Ok(Finished::DryRun {
+            minimal_size: plan::minimal_size(&layout, &definitions, &options)?,
+            current_size: size,
+            // v262 counts what it read: nothing with force and require.
+            partition_count: matches!(o.empty, Empty::Refuse | Empty::Allow)
+                .then_some(layout.partitions.len()),
+        })
+    };
     let repair = start.existing().is_some_and(|l| l.needs_rewrite);
     let out = output::Output::new(o, &disk, size, &plan, &definitions);
     out.table();
     if !plan.changed && !repair {
         info!("No changes.");
-        if !o.dry_run {
-            if let Some(loaded) = start.existing() {
-                apply::sync_kernel(&disk, &loaded.table, &paths)?;
-            }
-            finish_reset(o, &sys, reset)?;
+        if o.dry_run {
+            out.json();
+            return dry_run_summary();
         }
+        if let Some(loaded) = start.existing() {
+            apply::sync_kernel(&disk, &loaded.table, &paths)?;
+        }
+        finish_reset(o, &sys, reset)?;
         out.json();
-        return Ok(0);
+        return Ok(Finished::Applied);
     }
     if !plan.changed {
         info!("The partition table needs repairing (see above); nothing else changes.");
@@ -180,10 +247,13 @@ pub fn run(o: &Options) -> Result<u8> {
     if o.dry_run {
         info!("Refusing to repartition, please re-run with --dry-run=no.");
         out.json();
-        return Ok(0);
+        return dry_run_summary();
     }
     if let Some(loaded) = start.existing() {
         loaded.ensure_rewritable()?;
+    }
+    for (phase, object) in progress::write_phases(&plan, &definitions) {
+        progress.phase(phase, object.as_deref())?;
     }
     apply::apply(&apply::Request {
         disk: &disk,
@@ -194,9 +264,26 @@ pub fn run(o: &Options) -> Result<u8> {
         fresh_file,
         paths: &paths,
     })?;
+    if disk.is_block_device() {
+        // Written already: the front end hears of it, but cannot stop anything now.
+        if let Err(e) = progress.phase(Phase::RereadingTable, None) {
+            log::debug!("{e}");
+        }
+    }
     finish_reset(o, &sys, reset)?;
     out.json();
-    Ok(0)
+    Ok(Finished::Applied)
+}
+
+/// Reports the label phase of each definition, as v262 does before placing.
+fn acquire_labels(
+    definitions: &[config::definition::Definition],
+    progress: &mut dyn Progress,
+) -> Result<()> {
+    for d in definitions {
+        progress.phase(Phase::AcquiringPartitionLabels, Some(&d.display_path))?;
+    }
+    Ok(())
 }
 
 /// After a real run that honoured a factory-reset request, makes sure the next boot does

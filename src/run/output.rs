@@ -101,7 +101,7 @@ fn print(text: &str) {
 
 /// What v262 reads from the terminal and the environment (`SYSTEMD_COLORS`, `SYSTEMD_UTF8`,
 /// the locale, `COLUMNS`, `SYSTEMD_LOG_LEVEL`).
-fn style(legend: bool) -> Style {
+pub(crate) fn style(legend: bool) -> Style {
     let var = |name: &str| std::env::var(name).ok();
     let stdout = std::io::stdout();
     let tty = rustix::termios::isatty(&stdout);
