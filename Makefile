@@ -4,6 +4,9 @@
 #       [MKINITCPIODIR=...] [BINARY=...]
 # The units call /usr/bin/repart; with another BINDIR they are rewritten to call
 # $(BINDIR)/repart. Inside initrds (dracut, mkinitcpio) the agent is always /usr/bin/repart.
+# The boot-time units are linked into their targets; the Varlink socket
+# (repart-rs.socket, with repart-rs@.service) is installed but left for
+# `systemctl enable repart-rs.socket` to turn on.
 
 PREFIX ?= /usr
 BINDIR ?= $(PREFIX)/bin
@@ -19,8 +22,8 @@ install:
 	@test -x $(BINARY) || { echo "$(BINARY) is missing: build it first (see Makefile)"; exit 1; }
 	install -D -m 0755 $(BINARY) $(DESTDIR)$(BINDIR)/repart
 	install -d $(DESTDIR)$(UNITDIR)/initrd-root-fs.target.wants $(DESTDIR)$(UNITDIR)/sysinit.target.wants
-	for unit in repart-rs.service repart-rs-initrd.service; do \
-		sed 's|^ExecStart=/usr/bin/repart |ExecStart=$(BINDIR)/repart |' units/$$unit > $(DESTDIR)$(UNITDIR)/$$unit && \
+	for unit in repart-rs.service repart-rs-initrd.service repart-rs.socket repart-rs@.service; do \
+		sed 's#^ExecStart=/usr/bin/repart\( \|$$\)#ExecStart=$(BINDIR)/repart\1#' units/$$unit > $(DESTDIR)$(UNITDIR)/$$unit && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$unit || exit 1; \
 	done
 	ln -sf ../repart-rs-initrd.service $(DESTDIR)$(UNITDIR)/initrd-root-fs.target.wants/repart-rs-initrd.service

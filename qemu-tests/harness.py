@@ -556,7 +556,8 @@ def make_install(ctx):
            *(f"{k}={v}" for k, v in variables.items()), cwd=REPO)
         units = f"{libdir}/systemd/system"
         for path in (f"{bindir}/repart", f"{units}/repart-rs.service",
-                     f"{units}/repart-rs-initrd.service",
+                     f"{units}/repart-rs-initrd.service", f"{units}/repart-rs.socket",
+                     f"{units}/repart-rs@.service",
                      f"{libdir}/dracut/modules.d/90repart-rs/module-setup.sh",
                      f"{libdir}/dracut/modules.d/90repart-rs/repart-rs-pre-pivot.sh",
                      f"{libdir}/dracut/modules.d/90repart-rs/repart-rs-initrd.service",
@@ -571,6 +572,9 @@ def make_install(ctx):
             text = (dest / units.lstrip("/") / unit).read_text()
             expect(f"ExecStart={bindir}/repart --dry-run=no\n" in text,
                    f"make install {variables}: {unit} does not run {bindir}/repart")
+        text = (dest / units.lstrip("/") / "repart-rs@.service").read_text()
+        expect(f"ExecStart={bindir}/repart\n" in text,
+               f"make install {variables}: repart-rs@.service does not run {bindir}/repart")
         if libdir == "/usr/lib":  # systemd-analyze looks in the standard unit directories
             for unit in ("repart-rs.service", "repart-rs-initrd.service"):
                 r = subprocess.run(["systemd-analyze", "verify", "--man=no", f"--root={dest}",

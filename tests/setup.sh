@@ -2,7 +2,8 @@
 # Installs everything the tests need on a fresh Debian machine (as root). Idempotent.
 # Host tools: sfdisk/fdisk/partx/wipefs/blkid read results back; losetup for loop-device
 # tests; QEMU, OVMF, busybox, kmod, cpio, gcc (the static isa-debug-exit helper), make,
-# dracut-core and udev (a dracut/systemd initrd) for the boot tests, and virt-firmware
+# dracut-core and udev (a dracut/systemd initrd) for the boot tests, systemd
+# (systemd-analyze, systemd-socket-activate for the unit tests), and virt-firmware
 # from PyPI in a venv (qemu-tests/work/venv: seeds OVMF's EFI variables); debootstrap for
 # the reference chroot. Rust: the musl target for the static binary, nightly + cargo-fuzz to
 # build the fuzz targets.
@@ -10,7 +11,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 
 packages="fdisk util-linux mount e2fsprogs dosfstools qemu-system-x86 qemu-utils ovmf
-busybox-static kmod cpio gcc libc6-dev make dracut-core udev debootstrap python3 python3-venv
+busybox-static kmod cpio gcc libc6-dev make dracut-core udev systemd debootstrap python3 python3-venv
 file strace"
 missing=
 for p in $packages; do
