@@ -396,7 +396,10 @@ mod tests {
         ];
         let err = load(&["10-root"], parts, &options()).err().unwrap();
         assert_eq!(err.kind(), ErrorKind::Corrupt);
-        assert!(err.to_string().contains("partitions 3 and 6 overlap"), "{err}");
+        assert!(
+            err.to_string().contains("partitions 3 and 6 overlap"),
+            "{err}"
+        );
     }
 
     #[test]
