@@ -228,6 +228,15 @@ pub fn check(disk: &DiskLayout, plan: &plan::Plan) -> Result<(), String> {
         if slot >= plan.entry_count {
             return Err(format!("slot {slot} out of range"));
         }
+        if p.new_size % ss != 0 {
+            return Err(format!(
+                "slot {slot}: size {} is not whole sectors",
+                p.new_size
+            ));
+        }
+        if p.foreign && p.new_size != p.old_size {
+            return Err(format!("foreign slot {slot} resized"));
+        }
         if p.existing {
             let e = disk
                 .partitions
