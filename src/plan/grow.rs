@@ -3,7 +3,6 @@
 
 use super::area::{round_down, round_up};
 use super::list::Context;
-use super::place::area_layout;
 use super::size;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -190,14 +189,15 @@ fn spend_leftover(ctx: &mut Context, members: &[usize], b: &mut Budget) {
 
 /// A charge larger than what is left of the span (a padding below the grain whose minimum
 /// is rounded up, an existing partition at an unaligned offset) makes the span stop at zero
-/// while the values already handed out stay: the area's partitions can end past the area.
-/// When they do, v262 aborts ("Assertion `left >= p->new_size' failed" while placing, or
-/// in `charge_size`). Without such a charge everything fits: each charge is at least the
+/// while the values already handed out stay: the area's partitions can end past the area,
+/// or past a re-alignment that placement then skips. v262 aborts on such inputs (seen:
+/// "Assertion `share >= rsz' failed" while distributing, "`left >= p->new_size'" while
+/// placing, "`amount <= total'" in `charge_size`). Without such a charge everything fits: each charge is at least the
 /// space its value takes, and what the span overstates for an unaligned partition before
-/// the area stays left over, being less than a grain. Here the overshoot is taken back from the last members first,
-/// paddings before sizes, each down to its minimum: all minimums fit (the allocation checked
-/// that), so the area then holds everything and the partitions before the overshoot keep
-/// their shares.
+/// the area stays left over, being less than a grain. Here the overshoot is taken back from
+/// the last members first, paddings before sizes, each down to its minimum: all minimums fit
+/// (the allocation checked that), so the area then holds everything and the partitions
+/// before the overshoot keep their shares.
 fn take_back_overshoot(ctx: &mut Context, a: usize, members: &[usize]) {
     let area_end = ctx.area_end(a);
     for &p in members.iter().rev() {
@@ -205,7 +205,7 @@ fn take_back_overshoot(ctx: &mut Context, a: usize, members: &[usize]) {
             continue;
         }
         for padding in [true, false] {
-            let overshoot = area_layout(ctx, a).1.saturating_sub(area_end);
+            let overshoot = aligned_end(ctx, a, members).saturating_sub(area_end);
             if overshoot == 0 {
                 return;
             }
@@ -227,6 +227,24 @@ fn take_back_overshoot(ctx: &mut Context, a: usize, members: &[usize]) {
             }
         }
     }
+}
+
+/// Where the area's last member ends with its padding when every new partition starts on
+/// the grain. Placement skips a re-alignment the area has no room for, which puts the next
+/// partition off the grain; when this end lies inside the area, it never has to.
+fn aligned_end(ctx: &Context, a: usize, members: &[usize]) -> u64 {
+    let mut end = ctx.start;
+    for &p in members {
+        let part = &ctx.parts[p];
+        let start = match part.offset {
+            Some(offset) if ctx.areas[a].after == Some(p) => offset,
+            _ => round_up(end, ctx.grain),
+        };
+        end = start
+            .saturating_add(part.new_size.unwrap_or(0))
+            .saturating_add(part.new_padding.unwrap_or(0));
+    }
+    end
 }
 
 #[cfg(test)]
@@ -306,6 +324,33 @@ mod area_tests {
         assert_eq!(home.new_padding, 2);
         assert_eq!(srv.offset, home.offset + home.new_size + 4096);
         assert_eq!(srv.offset + srv.new_size, end);
+    }
+
+    /// Found by the fuzzer after the fix above: the overshoot was measured on the placement,
+    /// which leaves out a re-alignment the area has no room for, so it came out 1M short.
+    /// v262 aborts on this configuration ("Assertion `share >= rsz' failed"; gen.py's
+    /// `v262-share-assert-grain-1M`): the three 4K partitions each take a 1M grain that their
+    /// shares (8K) no longer cover once the root has taken its own.
+    #[test]
+    fn an_overshoot_counts_the_grains_placement_would_skip() {
+        let mut o = options();
+        o.grain_size = Some(1 << 20);
+        let specs = [
+            "10-root:Weight=1000000",
+            "20-var:Weight=1:SizeMinBytes=0",
+            "30-srv:Weight=1:SizeMinBytes=0",
+            "40-home:Weight=1:SizeMinBytes=0",
+        ];
+        let plan = plan_with(&disk(8192, vec![]), &specs, &o);
+        assert_eq!(
+            table(&plan),
+            rows(&[
+                (1, 2048, 8187 * 2048, "root-x86-64"),
+                (2, 8188 * 2048, 8, "var"),
+                (3, 8189 * 2048, 8, "srv"),
+                (4, 8190 * 2048, 8, "home")
+            ])
+        );
     }
 
     /// The same with a configuration repart.d can express (gen.py's

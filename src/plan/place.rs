@@ -8,49 +8,38 @@ use crate::error::{Error, ErrorKind, Result};
 /// the other in list order, re-aligning to the grain after each, and numbers them.
 pub fn place(ctx: &mut Context) -> Result<()> {
     for a in ctx.area_order.clone() {
-        let (starts, _) = area_layout(ctx, a);
-        for (p, start) in starts {
+        let area = &ctx.areas[a];
+        let mut start = match area.after.map(|p| &ctx.parts[p]) {
+            Some(after) => after
+                .offset
+                .unwrap_or(0)
+                .saturating_add(after.new_size.unwrap_or(0))
+                .saturating_add(after.new_padding.unwrap_or(0)),
+            None => ctx.start,
+        };
+        start = round_up(start, ctx.grain);
+        let mut left = area.size;
+        for p in 0..ctx.parts.len() {
+            if ctx.parts[p].area != Some(a) {
+                continue;
+            }
             let slot = free_slot(ctx, p)?;
-            ctx.parts[p].offset = Some(start);
-            ctx.parts[p].slot = Some(slot);
+            let part = &mut ctx.parts[p];
+            part.offset = Some(start);
+            part.slot = Some(slot);
+            for amount in [part.new_size.unwrap_or(0), part.new_padding.unwrap_or(0)] {
+                start = start.saturating_add(amount);
+                left = left.saturating_sub(amount);
+            }
+            // v262 re-aligns the next start unless the area has no room for the gap.
+            let gap = round_up(start, ctx.grain) - start;
+            if gap <= left {
+                start += gap;
+                left -= gap;
+            }
         }
     }
     Ok(())
-}
-
-/// Where the new partitions of area `a` start (list order), and where the last of them ends
-/// with its padding (the partition before the area, if none was allocated to it).
-pub fn area_layout(ctx: &Context, a: usize) -> (Vec<(usize, u64)>, u64) {
-    let area = &ctx.areas[a];
-    let mut end = match area.after.map(|p| &ctx.parts[p]) {
-        Some(after) => after
-            .offset
-            .unwrap_or(0)
-            .saturating_add(after.new_size.unwrap_or(0))
-            .saturating_add(after.new_padding.unwrap_or(0)),
-        None => ctx.start,
-    };
-    let mut start = round_up(end, ctx.grain);
-    let mut left = area.size;
-    let mut starts = Vec::new();
-    for (p, part) in ctx.parts.iter().enumerate() {
-        if part.area != Some(a) {
-            continue;
-        }
-        starts.push((p, start));
-        for amount in [part.new_size.unwrap_or(0), part.new_padding.unwrap_or(0)] {
-            start = start.saturating_add(amount);
-            left = left.saturating_sub(amount);
-        }
-        end = start;
-        // v262 re-aligns the next start unless the area has no room for the gap.
-        let gap = round_up(start, ctx.grain) - start;
-        if gap <= left {
-            start += gap;
-            left -= gap;
-        }
-    }
-    (starts, end)
 }
 
 /// The slot for new partition `p` (v262): the first free slot after the last existing

@@ -248,6 +248,9 @@ pub fn check(disk: &DiskLayout, plan: &plan::Plan) -> Result<(), String> {
             }
         } else if p.offset % plan.grain != 0 || p.new_size == 0 {
             return Err(format!("new slot {slot} misaligned or empty"));
+        } else if p.offset.saturating_add(p.new_size) > hi / plan.grain * plan.grain {
+            // Free areas end on the grain: the rest of the usable range is never handed out.
+            return Err(format!("new slot {slot} ends past the last grain"));
         }
         if p.offset < lo || p.offset.saturating_add(p.new_size) > hi {
             return Err(format!("slot {slot} outside the usable range"));
