@@ -192,12 +192,12 @@ fn spend_leftover(ctx: &mut Context, members: &[usize], b: &mut Budget) {
 /// while the values already handed out stay: the area's partitions can end past the area,
 /// or past a re-alignment that placement then skips. v262 aborts on such inputs (seen:
 /// "Assertion `share >= rsz' failed" while distributing, "`left >= p->new_size'" while
-/// placing, "`amount <= total'" in `charge_size`). Without such a charge everything fits: each charge is at least the
-/// space its value takes, and what the span overstates for an unaligned partition before
-/// the area stays left over, being less than a grain. Here the overshoot is taken back from
-/// the last members first, paddings before sizes, each down to its minimum: all minimums fit
-/// (the allocation checked that), so the area then holds everything and the partitions
-/// before the overshoot keep their shares.
+/// placing, "`amount <= total'" in `charge_size`). Without such a charge everything fits:
+/// each charge is at least the space its value takes, and what the span overstates for an
+/// unaligned partition before the area stays left over, being less than a grain. Here the
+/// overshoot is taken back from the last members first, paddings before sizes, each down to
+/// its minimum: all minimums fit (the allocation checked that), so the area then holds
+/// everything and the partitions before the overshoot keep their shares.
 fn take_back_overshoot(ctx: &mut Context, a: usize, members: &[usize]) {
     let area_end = ctx.area_end(a);
     for &p in members.iter().rev() {
@@ -302,7 +302,7 @@ mod area_tests {
     /// The fuzz finding, minimized: a foreign partition at an odd sector makes the span 3.5K
     /// more than the area (its 4K charge covers less than it takes up to the grain); the
     /// heavy home gets all but that, then its 2-byte minimum padding is charged as a whole
-    /// grain. The srv placed after home and its padding ended 4K past the disk.
+    /// grain. The srv placed after home and its padding ended 512 bytes past the usable range.
     #[test]
     fn an_overdrawn_area_gives_the_overshoot_back() {
         let d = disk(64, vec![existing(0, "linux-generic", 2049, 2056, "f")]);
