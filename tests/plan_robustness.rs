@@ -31,7 +31,7 @@ fn random_inputs_never_panic_and_plans_are_valid() {
         if let Ok(Ok(plan)) = plan::layout(&disk, &defs, &options) {
             planned += 1;
             if let Err(e) = check(&disk, &plan) {
-                panic!("round {round}: {e}\n{disk:#?}\n{defs:#?}\n{plan:#?}");
+                panic!("round {round}: {e}\n{disk:#?}\n{defs:#?}\n{options:#?}\n{plan:#?}");
             }
         }
         let _ = plan::plan(&disk, &defs, &options);

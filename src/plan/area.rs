@@ -69,6 +69,16 @@ impl Context<'_> {
         }
     }
 
+    /// The end of the area in bytes: the start of whatever follows it on disk.
+    pub fn area_end(&self, a: usize) -> u64 {
+        let area = &self.areas[a];
+        let start = match area.after.and_then(|p| self.parts[p].current.as_ref()) {
+            Some(c) => round_up(c.offset + c.size, self.grain),
+            None => self.start,
+        };
+        start.saturating_add(area.size)
+    }
+
     /// Space in the area that new partitions may use.
     pub fn area_available(&self, a: usize) -> u64 {
         self.area_current_end(a)

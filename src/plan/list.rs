@@ -309,9 +309,11 @@ impl<'a> Context<'a> {
 /// Refuses layouts whose numbers would make the byte arithmetic overflow or go backwards.
 fn check_layout(disk: &DiskLayout) -> Result<()> {
     let ss = disk.sector_size;
-    if ss < 512 || !ss.is_power_of_two() {
+    // The disk layer accepts no other sizes. A larger one would make sizes v262 fixes in
+    // bytes (16 KiB verity signatures) fractions of a sector.
+    if !(512..=4096).contains(&ss) || !ss.is_power_of_two() {
         return Err(corrupt(format!(
-            "sector size {ss} is not a power of two of at least 512"
+            "sector size {ss} is not one of 512, 1024, 2048, 4096"
         )));
     }
     let end = disk
@@ -481,6 +483,10 @@ mod tests {
         };
         assert_eq!(bad(&|_| {}), None);
         assert_eq!(bad(&|d| d.sector_size = 1000), Some(ErrorKind::Corrupt));
+        assert_eq!(bad(&|d| d.sector_size = 2048), None);
+        // Found by the robustness test: a new 16 KiB verity signature partition was planned
+        // on 64 KiB sectors.
+        assert_eq!(bad(&|d| d.sector_size = 65536), Some(ErrorKind::Corrupt));
         assert_eq!(
             bad(&|d| d.partitions[0].first_lba = 100),
             Some(ErrorKind::Corrupt)

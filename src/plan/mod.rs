@@ -43,7 +43,7 @@ pub use result::{Activity, DeletedPartition, Plan, PlannedPartition};
 /// already relocated in memory on grown disks), or an empty table for a new label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiskLayout {
-    /// Logical sector size in bytes (a power of two, at least 512).
+    /// Logical sector size in bytes: 512, 1024, 2048 or 4096.
     pub sector_size: u64,
     /// Size of the whole disk in bytes (reported when the partitions do not fit).
     pub disk_size: u64,

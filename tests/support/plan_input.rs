@@ -228,6 +228,15 @@ pub fn check(disk: &DiskLayout, plan: &plan::Plan) -> Result<(), String> {
         if slot >= plan.entry_count {
             return Err(format!("slot {slot} out of range"));
         }
+        if p.new_size % ss != 0 {
+            return Err(format!(
+                "slot {slot}: size {} is not whole sectors",
+                p.new_size
+            ));
+        }
+        if p.foreign && p.new_size != p.old_size {
+            return Err(format!("foreign slot {slot} resized"));
+        }
         if p.existing {
             let e = disk
                 .partitions
@@ -239,6 +248,9 @@ pub fn check(disk: &DiskLayout, plan: &plan::Plan) -> Result<(), String> {
             }
         } else if p.offset % plan.grain != 0 || p.new_size == 0 {
             return Err(format!("new slot {slot} misaligned or empty"));
+        } else if p.offset.saturating_add(p.new_size) > hi / plan.grain * plan.grain {
+            // Free areas end on the grain: the rest of the usable range is never handed out.
+            return Err(format!("new slot {slot} ends past the last grain"));
         }
         if p.offset < lo || p.offset.saturating_add(p.new_size) > hi {
             return Err(format!("slot {slot} outside the usable range"));
