@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
     let options = random_options(&mut r, &defs);
     if let Ok(Ok(plan)) = plan::layout(&disk, &defs, &options) {
         if let Err(e) = check(&disk, &plan) {
-            panic!("{e}\n{disk:#?}\n{defs:#?}\n{plan:#?}");
+            panic!("{e}\n{disk:#?}\n{defs:#?}\n{options:#?}\n{plan:#?}");
         }
     }
     let _ = plan::minimal_size(&disk, &defs, &options);
