@@ -32,7 +32,10 @@ done_stage
 stage "static release binary"
 cargo build --release --target x86_64-unknown-linux-musl
 bin=target/x86_64-unknown-linux-musl/release/repart
-file "$bin" | tee /dev/stderr | grep -q 'static'
+# `file` is run twice rather than through `tee /dev/stderr`: reopening stderr truncates a
+# log file the whole run is redirected to.
+file "$bin"
+file "$bin" | grep -q 'static'
 echo "size: $(stat -c %s "$bin") bytes"
 "$bin" --version
 done_stage
