@@ -133,7 +133,9 @@ fn drop_one_priority(ctx: &mut Context) -> bool {
         if part.dropped || part.is_foreign() || size::priority(ctx, p) < top {
             continue;
         }
-        if part.exists() {
+        let note = drop_note(ctx, p, top);
+        ctx.notes.push(note);
+        if ctx.parts[p].exists() {
             foreignize(ctx, p);
         } else {
             ctx.parts[p].dropped = true;
@@ -147,6 +149,22 @@ fn drop_one_priority(ctx: &mut Context) -> bool {
         }
     }
     true
+}
+
+/// v262's message for a partition of a dropped priority level: a new partition is named by
+/// its definition file, an existing one by its label.
+fn drop_note(ctx: &Context, p: usize, priority: i32) -> String {
+    let part = &ctx.parts[p];
+    if part.exists() {
+        let label = part.new_label.as_deref().unwrap_or_default();
+        format!("Can't grow existing partition {label} of priority {priority}, ignoring.")
+    } else {
+        let file = part
+            .managed_def(ctx.defs)
+            .map(|d| d.path.display().to_string())
+            .unwrap_or_default();
+        format!("Can't fit partition {file} of priority {priority}, dropping.")
+    }
 }
 
 /// An existing partition that cannot grow becomes foreign: it keeps its size and loses its
@@ -208,6 +226,7 @@ pub fn shortfall(ctx: &Context) -> Shortfall {
         used_size,
         needed,
         largest_free_area,
+        notes: ctx.notes.clone(),
     }
 }
 
@@ -257,6 +276,14 @@ mod tests {
         let planned = plan_on(&disk(50, vec![]), &specs);
         let dropped: Vec<bool> = planned.partitions.iter().map(|p| p.dropped).collect();
         assert_eq!(dropped, [false, true, true, false]);
+        // One message per partition dropped, level by level, in list order (v262's wording).
+        assert_eq!(
+            planned.notes,
+            [
+                "Can't fit partition /defs/20-home.conf of priority 3, dropping.",
+                "Can't fit partition /defs/30-srv.conf of priority 2, dropping.",
+            ]
+        );
         let defs = defs(&[
             "10-root:SizeMinBytes=30M:Priority=-5",
             "20-home:SizeMinBytes=30M",
@@ -265,6 +292,18 @@ mod tests {
         assert!(r.is_err(), "levels <= 0 are never dropped");
         let e = plan(&disk(40, vec![]), &defs, &options()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NoSpace);
+        // A failure reports what was dropped before giving up.
+        let defs = super::super::tests_support::defs(&[
+            "10-root:SizeMinBytes=30M",
+            "20-home:SizeMinBytes=30M:Priority=1",
+        ]);
+        let s = layout(&disk(20, vec![]), &defs, &options())
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            s.notes,
+            ["Can't fit partition /defs/20-home.conf of priority 1, dropping."]
+        );
     }
 
     #[test]
@@ -287,6 +326,11 @@ mod tests {
         assert!(root.foreign && root.existing && !root.dropped);
         assert_eq!(root.new_size, root.old_size);
         assert_eq!(plan.partitions[1].activity, super::super::Activity::Create);
+        // Named by its label, as v262 does.
+        assert_eq!(
+            plan.notes,
+            ["Can't grow existing partition root of priority 1, ignoring."]
+        );
     }
 
     #[test]

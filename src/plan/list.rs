@@ -111,6 +111,8 @@ pub struct Context<'a> {
     pub area_order: Vec<usize>,
     /// The entries the factory reset deletes.
     pub deleted: Vec<ExistingPartition>,
+    /// What the steps report on the way, as v262 logs it (see [`super::Plan::notes`]).
+    pub notes: Vec<String>,
 }
 
 impl<'a> Context<'a> {
@@ -147,6 +149,7 @@ impl<'a> Context<'a> {
             areas: Vec::new(),
             area_order: Vec::new(),
             deleted: Vec::new(),
+            notes: Vec::new(),
         };
         ctx.add_definitions(options);
         let mut entries: Vec<&ExistingPartition> = disk.partitions.iter().collect();

@@ -115,6 +115,8 @@ pub struct Shortfall {
     pub needed: u64,
     /// Bytes usable for new partitions in the largest free area.
     pub largest_free_area: u64,
+    /// What the planner reported before giving up (see [`Plan::notes`]).
+    pub notes: Vec<String>,
 }
 
 impl Shortfall {

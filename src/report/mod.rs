@@ -136,6 +136,7 @@ mod tests {
             changed: false,
             deleted: Vec::new(),
             partitions,
+            notes: Vec::new(),
         }
     }
 

@@ -162,6 +162,7 @@ mod tests {
             changed: true,
             deleted: Vec::new(),
             partitions,
+            notes: Vec::new(),
         }
     }
 
