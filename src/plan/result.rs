@@ -110,6 +110,10 @@ pub struct Plan {
     /// level and "Can't grow existing partition LABEL of priority N, ignoring." for each
     /// existing one.
     pub notes: Vec<String>,
+    /// The partitions fit only with existing partitions charged no more than the space
+    /// physically there: v262 refuses this disk ("Can't fit requested partitions"; see
+    /// docs/compat.md, item 29).
+    pub capped_existing_charges: bool,
 }
 
 /// Collects the plan from the finished context.
@@ -147,6 +151,7 @@ pub fn build(ctx: &Context, options: &PlanOptions) -> Plan {
             .collect(),
         partitions,
         notes: ctx.notes.clone(),
+        capped_existing_charges: ctx.cap_existing_charges,
     }
 }
 

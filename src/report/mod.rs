@@ -137,6 +137,7 @@ mod tests {
             deleted: Vec::new(),
             partitions,
             notes: Vec::new(),
+            capped_existing_charges: false,
         }
     }
 

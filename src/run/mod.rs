@@ -218,6 +218,14 @@ pub fn execute(o: &Options, progress: &mut dyn Progress) -> Result<Finished> {
     }
     let plan = plan::plan(&layout, &definitions, &options)?;
     log_notes(&plan.notes);
+    if plan.capped_existing_charges {
+        // A result v262 does not produce (docs/compat.md, item 29): say so.
+        info!(
+            "Existing partitions are charged the space they have, not their minimum rounded up \
+             to the {}-byte grain (systemd-repart 262 refuses this disk).",
+            plan.grain
+        );
+    }
     let dry_run_summary = || -> Result<Finished> {
         Ok(Finished::DryRun {
             minimal_size: plan::minimal_size(&layout, &definitions, &options)?,

@@ -163,6 +163,7 @@ mod tests {
             deleted: Vec::new(),
             partitions,
             notes: Vec::new(),
+            capped_existing_charges: false,
         }
     }
 
