@@ -25,14 +25,13 @@ pub fn round_down(v: u64, g: u64) -> u64 {
     v / g * g
 }
 
-/// The free space after entry `e` of `entries`: up to the next entry that starts at or after
-/// its end, or to the end of the usable range, both on the grain.
-pub fn current_padding(
+/// Where entry `e` of `entries` ends, and where the free space after it ends: at the next
+/// entry that starts at or after its end, or at the end of the usable range (bytes).
+fn end_and_next_start(
     disk: &DiskLayout,
     entries: &[&ExistingPartition],
     e: &ExistingPartition,
-    grain: u64,
-) -> u64 {
+) -> (u64, u64) {
     let ss = disk.sector_size;
     let end = (e.last_lba + 1) * ss;
     let next = entries
@@ -41,7 +40,26 @@ pub fn current_padding(
         .filter(|&start| start >= end)
         .min()
         .unwrap_or((disk.last_usable_lba + 1) * ss);
+    (end, next)
+}
+
+/// The free space after entry `e` of `entries` as v262 counts it: from its end rounded up to
+/// the grain to the next entry or the end of the usable range rounded down to the grain.
+pub fn current_padding(
+    disk: &DiskLayout,
+    entries: &[&ExistingPartition],
+    e: &ExistingPartition,
+    grain: u64,
+) -> u64 {
+    let (end, next) = end_and_next_start(disk, entries, e);
     round_down(next, grain).saturating_sub(round_up(end, grain))
+}
+
+/// The free space physically after entry `e` of `entries`, to the byte: up to the next entry
+/// or the end of the usable range.
+pub fn free_after(disk: &DiskLayout, entries: &[&ExistingPartition], e: &ExistingPartition) -> u64 {
+    let (end, next) = end_and_next_start(disk, entries, e);
+    next.saturating_sub(end)
 }
 
 impl Context<'_> {
@@ -141,5 +159,26 @@ mod tests {
         };
         let all: Vec<&ExistingPartition> = tight.partitions.iter().collect();
         assert_eq!(current_padding(&tight, &all, all[0], 4096), 0);
+        assert_eq!(free_after(&tight, &all, all[0]), 0);
+    }
+
+    #[test]
+    fn free_space_after_counts_every_byte() {
+        // A 1 MiB grain: v262 sees no free space after either entry.
+        let disk = DiskLayout {
+            sector_size: 512,
+            disk_size: 64 << 20,
+            first_usable_lba: 2048,
+            last_usable_lba: 131038,
+            entry_count: 128,
+            disk_guid: Some(Uuid::from_u128(3)),
+            partitions: vec![entry(0, 2048, 4103), entry(1, 4112, 131038)],
+        };
+        let all: Vec<&ExistingPartition> = disk.partitions.iter().collect();
+        assert_eq!(current_padding(&disk, &all, all[0], 1 << 20), 0);
+        assert_eq!(free_after(&disk, &all, all[0]), 8 * 512);
+        // The last ends at the last usable LBA.
+        assert_eq!(current_padding(&disk, &all, all[1], 1 << 20), 0);
+        assert_eq!(free_after(&disk, &all, all[1]), 0);
     }
 }

@@ -50,8 +50,8 @@ fn allocate(ctx: &mut Context) -> bool {
             continue;
         }
         let required = size::min_size_with_padding(ctx, p);
-        if let Some(c) = &part.current {
-            if c.size.saturating_add(c.padding) < required {
+        if part.exists() {
+            if !existing_partition_fits(ctx, p, required) {
                 return false;
             }
             continue;
@@ -68,6 +68,42 @@ fn allocate(ctx: &mut Context) -> bool {
         ctx.areas[a].allocated = ctx.areas[a].allocated.saturating_add(required);
     }
     true
+}
+
+/// Whether existing partition `p` has room for `required`, its minimum size and padding
+/// rounded up so that whatever follows starts on the grain (v262's charge).
+///
+/// v262 compares that charge with the partition's size plus the free space after it counted
+/// in whole grains. A partition that does not end on the grain (an unaligned size or offset
+/// from another tool, or `--grain-size=` above the table's alignment) is then charged more
+/// than can physically be there, e.g. when it ends at the last usable LBA, and a disk on which
+/// every partition already exists fails with "Can't fit requested partitions" on every run.
+/// In the retry after v262's rules failed (`Context::cap_existing_charges`), the charge is
+/// capped at what the partition can actually have: its size plus the free bytes up to the
+/// next partition or the end of the usable range. The cap forgives the rounding only: the
+/// unrounded minimum size and padding must still be there, and the size itself must be one
+/// the growth step can give (it grows a partition only into the grain-aligned free space
+/// after it, so one without any already has its minimum size).
+fn existing_partition_fits(ctx: &Context, p: usize, required: u64) -> bool {
+    let Some(c) = &ctx.parts[p].current else {
+        return true;
+    };
+    let counted = c.size.saturating_add(c.padding);
+    if required <= counted {
+        return true;
+    }
+    if !ctx.cap_existing_charges {
+        return false;
+    }
+    let physical = c.size.saturating_add(c.free_after);
+    let min_size = size::min_size(ctx, p);
+    let unrounded = min_size.saturating_add(size::min_padding(ctx, p));
+    let capped = if unrounded <= physical {
+        required.min(physical)
+    } else {
+        required
+    };
+    capped <= physical && min_size <= counted
 }
 
 /// How many allocation attempts the supplement search may make. v262's search tries every
@@ -133,7 +169,9 @@ fn drop_one_priority(ctx: &mut Context) -> bool {
         if part.dropped || part.is_foreign() || size::priority(ctx, p) < top {
             continue;
         }
-        if part.exists() {
+        let note = drop_note(ctx, p, top);
+        ctx.notes.push(note);
+        if ctx.parts[p].exists() {
             foreignize(ctx, p);
         } else {
             ctx.parts[p].dropped = true;
@@ -147,6 +185,22 @@ fn drop_one_priority(ctx: &mut Context) -> bool {
         }
     }
     true
+}
+
+/// v262's message for a partition of a dropped priority level: a new partition is named by
+/// its definition file, an existing one by its label.
+fn drop_note(ctx: &Context, p: usize, priority: i32) -> String {
+    let part = &ctx.parts[p];
+    if part.exists() {
+        let label = part.new_label.as_deref().unwrap_or_default();
+        format!("Can't grow existing partition {label} of priority {priority}, ignoring.")
+    } else {
+        let file = part
+            .managed_def(ctx.defs)
+            .map(|d| d.path.display().to_string())
+            .unwrap_or_default();
+        format!("Can't fit partition {file} of priority {priority}, dropping.")
+    }
 }
 
 /// An existing partition that cannot grow becomes foreign: it keeps its size and loses its
@@ -208,6 +262,7 @@ pub fn shortfall(ctx: &Context) -> Shortfall {
         used_size,
         needed,
         largest_free_area,
+        notes: ctx.notes.clone(),
     }
 }
 
@@ -257,6 +312,14 @@ mod tests {
         let planned = plan_on(&disk(50, vec![]), &specs);
         let dropped: Vec<bool> = planned.partitions.iter().map(|p| p.dropped).collect();
         assert_eq!(dropped, [false, true, true, false]);
+        // One message per partition dropped, level by level, in list order (v262's wording).
+        assert_eq!(
+            planned.notes,
+            [
+                "Can't fit partition /defs/20-home.conf of priority 3, dropping.",
+                "Can't fit partition /defs/30-srv.conf of priority 2, dropping.",
+            ]
+        );
         let defs = defs(&[
             "10-root:SizeMinBytes=30M:Priority=-5",
             "20-home:SizeMinBytes=30M",
@@ -265,6 +328,18 @@ mod tests {
         assert!(r.is_err(), "levels <= 0 are never dropped");
         let e = plan(&disk(40, vec![]), &defs, &options()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NoSpace);
+        // A failure reports what was dropped before giving up.
+        let defs = super::super::tests_support::defs(&[
+            "10-root:SizeMinBytes=30M",
+            "20-home:SizeMinBytes=30M:Priority=1",
+        ]);
+        let s = layout(&disk(20, vec![]), &defs, &options())
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            s.notes,
+            ["Can't fit partition /defs/20-home.conf of priority 1, dropping."]
+        );
     }
 
     #[test]
@@ -287,6 +362,87 @@ mod tests {
         assert!(root.foreign && root.existing && !root.dropped);
         assert_eq!(root.new_size, root.old_size);
         assert_eq!(plan.partitions[1].activity, super::super::Activity::Create);
+        // Named by its label, as v262 does.
+        assert_eq!(
+            plan.notes,
+            ["Can't grow existing partition root of priority 1, ignoring."]
+        );
+    }
+
+    /// A root from LBA 2048 up to the last usable LBA of a 64 MiB disk: 512 bytes short of
+    /// the 4K grain, so v262 charges it 3.5K more than the disk has.
+    fn root_to_the_end() -> super::super::DiskLayout {
+        disk(64, vec![existing(0, "root", 2048, 131038, "root")])
+    }
+
+    #[test]
+    fn a_disk_v262_refuses_for_rounding_alone_plans_without_changes() {
+        let d = root_to_the_end();
+        let defs = defs(&["10-root"]);
+        let plan = layout(&d, &defs, &options()).unwrap().unwrap();
+        assert!(plan.capped_existing_charges);
+        assert!(!plan.changed);
+        let root = &plan.partitions[0];
+        assert_eq!((root.new_size, root.new_padding), (root.old_size, 0));
+        // v262's rules alone refuse it.
+        let mut ctx = super::super::prepare(&d, &defs, &options()).unwrap();
+        assert!(!super::fit(&mut ctx));
+        // The same with 4K-aligned partitions under a 1 MiB grain, a few sectors free after
+        // each: the charges are capped at what is there, the sizes stay.
+        let d = disk(
+            256,
+            vec![
+                existing(0, "root", 2048, 42999, "root"),
+                existing(1, "home", 43008, 524247, "home"),
+            ],
+        );
+        let mut o = options();
+        o.grain_size = Some(1 << 20);
+        let plan = plan_with(&d, &["10-root", "20-home"], &o);
+        assert!(plan.capped_existing_charges && !plan.changed);
+    }
+
+    #[test]
+    fn the_retry_fits_what_v262_dropped_and_leaves_v262_fits_alone() {
+        // A root up to the end of a 128 MiB disk and 20M free before it: v262 drops home
+        // (priority 1) and still fails on the root; the retry keeps home.
+        let d = disk(128, vec![existing(0, "root", 43008, 262110, "root")]);
+        let plan = plan_on(&d, &["10-root", "20-home:SizeMinBytes=10M:Priority=1"]);
+        assert!(plan.capped_existing_charges && plan.notes.is_empty());
+        assert_eq!(plan.partitions[1].activity, super::super::Activity::Create);
+        assert_eq!(plan.partitions[1].offset, 1 << 20);
+        // Where v262's rules fit, the retry never runs.
+        let plan = plan_on(&disk(64, vec![]), &["10-root"]);
+        assert!(!plan.capped_existing_charges);
+    }
+
+    #[test]
+    fn the_retry_still_refuses_what_is_not_there() {
+        // More than the disk has: v262's shortfall, numbers and messages.
+        let d = root_to_the_end();
+        let too_big = defs(&["10-root:SizeMinBytes=100M", "20-home:Priority=1"]);
+        let s = layout(&d, &too_big, &options()).unwrap().unwrap_err();
+        assert_eq!(
+            s.notes,
+            ["Can't fit partition /defs/20-home.conf of priority 1, dropping."]
+        );
+        assert_eq!(s.minimal_size, (1 << 20) + 512 + 16384 + (100 << 20));
+        assert!(s.disk_too_small());
+        // 512 bytes short of its 10M minimum with 1K free after it: the growth step cannot
+        // give it the unaligned 1K, so it does not fit either.
+        let d = disk(
+            64,
+            vec![
+                existing(0, "root", 2048, 22526, "root"),
+                existing(1, "linux-generic", 22530, 24577, "x"),
+            ],
+        );
+        let r = layout(&d, &defs(&["10-root"]), &options()).unwrap();
+        assert!(r.is_err());
+        // A minimum padding the space after it does not have.
+        let d = root_to_the_end();
+        let r = layout(&d, &defs(&["10-root:PaddingMinBytes=4K"]), &options()).unwrap();
+        assert!(r.is_err());
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub struct Current {
     pub attributes: u64,
     /// Free space after the entry (v262's `current_padding`).
     pub padding: u64,
+    /// Free bytes after the entry up to the next one or the end of the usable range, not
+    /// rounded to the grain.
+    pub free_after: u64,
 }
 
 /// One entry of the partition list, with everything the steps compute for it.
@@ -111,6 +114,11 @@ pub struct Context<'a> {
     pub area_order: Vec<usize>,
     /// The entries the factory reset deletes.
     pub deleted: Vec<ExistingPartition>,
+    /// What the steps report on the way, as v262 logs it (see [`super::Plan::notes`]).
+    pub notes: Vec<String>,
+    /// The retry after v262's rules found no fit: existing partitions are charged no more
+    /// than the space physically there (see `fit::existing_partition_fits`).
+    pub cap_existing_charges: bool,
 }
 
 impl<'a> Context<'a> {
@@ -147,6 +155,8 @@ impl<'a> Context<'a> {
             areas: Vec::new(),
             area_order: Vec::new(),
             deleted: Vec::new(),
+            notes: Vec::new(),
+            cap_existing_charges: false,
         };
         ctx.add_definitions(options);
         let mut entries: Vec<&ExistingPartition> = disk.partitions.iter().collect();
@@ -208,6 +218,7 @@ impl<'a> Context<'a> {
                 label: e.label.clone(),
                 attributes: e.attributes,
                 padding,
+                free_after: area::free_after(disk, entries, e),
             };
             let found = self
                 .parts

@@ -9,7 +9,8 @@
 //!    `--include/--exclude-partitions`, factory-reset deletions and `SupplementFor=`.
 //! 2. `label` and `ids`: labels and UUIDs, before allocation as v262 does.
 //! 3. `area`: the free areas and the usable window.
-//! 4. `fit`: first-fit allocation with priority dropping.
+//! 4. `fit`: first-fit allocation with priority dropping; where that finds no room, one retry
+//!    with existing partitions charged no more than is physically there (see [`layout`]).
 //! 5. `grow`: the weight phases that size partitions and paddings per area.
 //! 6. `place`: offsets and slot numbers.
 //! 7. `content`: refusing content we cannot write yet.
@@ -115,6 +116,8 @@ pub struct Shortfall {
     pub needed: u64,
     /// Bytes usable for new partitions in the largest free area.
     pub largest_free_area: u64,
+    /// What the planner reported before giving up (see [`Plan::notes`]).
+    pub notes: Vec<String>,
 }
 
 impl Shortfall {
@@ -158,21 +161,38 @@ pub fn plan(disk: &DiskLayout, definitions: &[Definition], options: &PlanOptions
 }
 
 /// The table v262 would write, without the content check of [`plan`]: `Ok(Err(shortfall))`
-/// when the partitions do not fit.
+/// when the partitions do not fit. Where v262's rules find no fit only because they charge
+/// existing partitions more than is physically there (docs/compat.md, item 29), the plan of
+/// a retry with those charges capped; the shortfall stays v262's.
 pub fn layout(
     disk: &DiskLayout,
     definitions: &[Definition],
     options: &PlanOptions,
 ) -> Result<std::result::Result<Plan, Shortfall>> {
-    let mut ctx = list::Context::load(disk, definitions, options)?;
-    label::assign(&mut ctx);
-    ids::assign(&mut ctx, options);
+    let mut ctx = prepare(disk, definitions, options)?;
     if !fit::fit(&mut ctx) {
-        return Ok(Err(fit::shortfall(&ctx)));
+        let shortfall = fit::shortfall(&ctx);
+        ctx = prepare(disk, definitions, options)?;
+        ctx.cap_existing_charges = true;
+        if !fit::fit(&mut ctx) {
+            return Ok(Err(shortfall));
+        }
     }
     grow::grow(&mut ctx);
     place::place(&mut ctx)?;
     Ok(Ok(result::build(&ctx, options)))
+}
+
+/// The partition list with labels and UUIDs assigned, ready to fit.
+fn prepare<'a>(
+    disk: &DiskLayout,
+    definitions: &'a [Definition],
+    options: &PlanOptions,
+) -> Result<list::Context<'a>> {
+    let mut ctx = list::Context::load(disk, definitions, options)?;
+    label::assign(&mut ctx);
+    ids::assign(&mut ctx, options);
+    Ok(ctx)
 }
 
 /// `--can-factory-reset`: the slots of the existing partitions a factory reset would delete

@@ -105,6 +105,15 @@ pub struct Plan {
     /// Definitions in order, then foreign entries. v262's table and JSON show the ones not
     /// dropped, sorted by offset.
     pub partitions: Vec<PlannedPartition>,
+    /// Messages for the log, in the order v262 prints them before its table: "Can't fit
+    /// partition FILE of priority N, dropping." for each new partition of a dropped priority
+    /// level and "Can't grow existing partition LABEL of priority N, ignoring." for each
+    /// existing one.
+    pub notes: Vec<String>,
+    /// The partitions fit only with existing partitions charged no more than the space
+    /// physically there: v262 refuses this disk ("Can't fit requested partitions"; see
+    /// docs/compat.md, item 29).
+    pub capped_existing_charges: bool,
 }
 
 /// Collects the plan from the finished context.
@@ -141,6 +150,8 @@ pub fn build(ctx: &Context, options: &PlanOptions) -> Plan {
             })
             .collect(),
         partitions,
+        notes: ctx.notes.clone(),
+        capped_existing_charges: ctx.cap_existing_charges,
     }
 }
 
@@ -254,6 +265,11 @@ mod tests {
         assert!(root.foreign && !root.fills_label && !root.fills_uuid);
         assert_eq!(root.label, "root-x86-64");
         assert!(plan.changed);
+        // v262 names it by the label it assigned, the entry's own being empty.
+        assert_eq!(
+            plan.notes,
+            ["Can't grow existing partition root-x86-64 of priority 1, ignoring."]
+        );
     }
 
     #[test]

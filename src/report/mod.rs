@@ -136,6 +136,8 @@ mod tests {
             changed: false,
             deleted: Vec::new(),
             partitions,
+            notes: Vec::new(),
+            capped_existing_charges: false,
         }
     }
 

@@ -213,9 +213,19 @@ pub fn execute(o: &Options, progress: &mut dyn Progress) -> Result<Finished> {
     acquire_labels(&definitions, progress)?;
     progress.phase(Phase::Placing, None)?;
     if let Err(shortfall) = plan::layout(&layout, &definitions, &options)? {
+        log_notes(&shortfall.notes);
         return Ok(Finished::DoesNotFit(shortfall));
     }
     let plan = plan::plan(&layout, &definitions, &options)?;
+    log_notes(&plan.notes);
+    if plan.capped_existing_charges {
+        // A result v262 does not produce (docs/compat.md, item 29): say so.
+        info!(
+            "Existing partitions are charged the space they have, not their minimum rounded up \
+             to the {}-byte grain (systemd-repart 262 refuses this disk).",
+            plan.grain
+        );
+    }
     let dry_run_summary = || -> Result<Finished> {
         Ok(Finished::DryRun {
             minimal_size: plan::minimal_size(&layout, &definitions, &options)?,
@@ -273,6 +283,14 @@ pub fn execute(o: &Options, progress: &mut dyn Progress) -> Result<Finished> {
     finish_reset(o, &sys, reset)?;
     out.json();
     Ok(Finished::Applied)
+}
+
+/// The planner's messages (dropped priority levels), where v262 prints them: before the
+/// table, or before the error when nothing fits.
+fn log_notes(notes: &[String]) {
+    for note in notes {
+        info!("{note}");
+    }
 }
 
 /// Reports the label phase of each definition, as v262 does before placing.

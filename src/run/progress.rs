@@ -162,6 +162,8 @@ mod tests {
             changed: true,
             deleted: Vec::new(),
             partitions,
+            notes: Vec::new(),
+            capped_existing_charges: false,
         }
     }
 

@@ -375,6 +375,7 @@ mod tests {
             used_size: 105922560,
             needed: 52428800,
             largest_free_area: 28311552,
+            notes: Vec::new(),
         };
         let (name, p) = does_not_fit(&s);
         assert_eq!(name, "io.systemd.Repart.InsufficientFreeSpace");

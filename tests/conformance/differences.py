@@ -163,6 +163,85 @@ V262_NOT_IDEMPOTENT = Difference(
     frozenset(["second-run"]))
 
 # ---------------------------------------------------------------------------------------------
+# v262 refuses a disk only because it charges each existing partition its minimum rounded up
+# to the grain, more than is physically there; repart-rs retries with the charges capped.
+
+# What repart-rs logs when it used the capped-charge retry (src/run/mod.rs).
+CAPPED_NOTE = "systemd-repart 262 refuses this disk"
+
+
+def refused_for_space(run):
+    return run.rc == 1 and "Can't fit requested partitions into available free space" in run.stderr
+
+
+def planned_with_capped_charges(run):
+    return run.rc == 0 and CAPPED_NOTE in run.stderr
+
+
+def kept_in_place_problems(before, after):
+    """Every partition of the table `before` is in `after` in the same slot, with the same
+    type and first LBA and no smaller (the retry never moves or shrinks one)."""
+    out = dict(after.partitions())
+    problems = []
+    for slot, p in before.partitions():
+        q = out.get(slot)
+        if q is None or (q["type"], q["first"]) != (p["type"], p["first"]) or q["last"] < p["last"]:
+            problems.append("partition %d was moved, shrunk or removed" % (slot + 1))
+    return problems
+
+
+def verify_capped_first_run(ctx):
+    """Ours kept every input partition in place (our_own_checks adds: a valid table and a
+    second run that changes nothing); with "No changes." the image is the input, byte for
+    byte (but for the growth of --size= and the table moved with it); its dry run fits too."""
+    problems = kept_in_place_problems(ctx.input, image.Gpt(ctx.ours_path, ctx.ss))
+    if ctx.ours.no_changes:
+        if ctx.grown_by_size():
+            problems += ["ours: " + p for p in image.relocation_problems(ctx.input_path, ctx.ours_path, ctx.ss)]
+        elif ctx.digest(ctx.ours_path) != ctx.input_digest:
+            problems.append("ours said \"No changes.\" and changed the image")
+    if ctx.dry_runs is not None and ctx.dry_runs[1].rc != 0:
+        problems.append("ours' dry run exit %s" % ctx.dry_runs[1].rc)
+    return problems
+
+
+CAPPED_CHARGES = Difference(
+    "capped-charges", "docs/compat.md item 29 (Second runs do what v262's second runs do)",
+    "v262 charges each existing partition its minimum size and padding rounded up to the grain; "
+    "a partition that does not end on the grain (an unaligned size or offset from another tool, "
+    "or --grain-size= above the table's alignment, e.g. one ending at the last usable LBA) is "
+    "charged more than is physically there, and v262 fails with \"Can't fit requested "
+    "partitions\" on a disk that already holds everything. repart-rs then retries with each "
+    "existing partition charged no more than its size plus the free bytes after it, and uses "
+    "that plan when it fits (saying so); v262's result is a failure, so only ours is checked "
+    "(which may still fail later, e.g. on a swap partition too small for mkswap).",
+    lambda ctx: ctx.input is not None and refused_for_space(ctx.ref) and CAPPED_NOTE in ctx.ours.stderr,
+    ALL, verify_capped_first_run)
+
+
+def capped_second_run(ctx):
+    if ctx.second_runs is None:
+        return False
+    ref2, ours2 = ctx.second_runs
+    return refused_for_space(ref2) and planned_with_capped_charges(ours2)
+
+
+def verify_capped_second_run(ctx):
+    """Ours' second result is a valid table that keeps every partition of its first in place."""
+    again = os.path.join(ctx.wd, "ours-again.img")
+    problems = ["ours' second run: " + p for p in image.validity_problems(again, ctx.ss)]
+    return problems + kept_in_place_problems(image.Gpt(ctx.ours_path, ctx.ss), image.Gpt(again, ctx.ss))
+
+
+CAPPED_CHARGES_SECOND_RUN = Difference(
+    "capped-charges-second-run", "docs/compat.md item 29 (Second runs do what v262's second runs do)",
+    "Both first runs agree, but on that result v262's second run charges the now existing "
+    "partitions their minimum rounded up to the grain and fails with \"Can't fit requested "
+    "partitions\"; repart-rs's second run retries with the charges capped at what is "
+    "physically there and plans (growing a partition into space the first run left).",
+    capped_second_run, frozenset(["second-run"]), verify_capped_second_run)
+
+# ---------------------------------------------------------------------------------------------
 # Both tools pick a random partition UUID when the derived one is taken.
 
 
@@ -334,9 +413,10 @@ DRY_RUN_SIZE = Difference(
     "dry-run-size", "docs/compat.md item 32 (--size= in a dry run)",
     "v262 grows the image file for --size= (and resizes its table) even with --dry-run=yes; "
     "repart-rs's dry run writes nothing and plans for the new size. On 4096-byte sectors v262's "
-    "resize misses the table (item 31), so its dry run plans for the old size.",
+    "resize misses the table (item 31), so its dry run plans for the old size (and may find no "
+    "room there).",
     lambda ctx: ctx.dry_runs is not None and has_arg(ctx, "--size=") and ctx.dry_runs[0].changed,
-    lambda ctx: frozenset(["dry-run-output"] if ctx.ss == 4096 else []), verify_dry_run)
+    lambda ctx: frozenset(["dry-run-output", "dry-run-exit-status"] if ctx.ss == 4096 else []), verify_dry_run)
 
 KNOWN = [DRY_RUN_SEES_MORE, DRY_RUN_SIZE, GROWN_REPAIR, FACTORY_RESET_FIRST, ERASED_MORE, SWAP_TOO_SMALL, CONTENT, REFERENCE_CRASH, ZERO_DISK_GUID, TABLE_FULL, DEFERRED_PENDING,
-         V262_NOT_IDEMPOTENT, RANDOM_UUID]
+         V262_NOT_IDEMPOTENT, RANDOM_UUID, CAPPED_CHARGES, CAPPED_CHARGES_SECOND_RUN]
