@@ -194,7 +194,7 @@ fn discard_punches_holes_only_when_asked() {
         let data = data_bytes(&image, home.offset(512), home.size(512));
         if discard {
             assert_eq!(data, 0);
-            assert!(out.logged("Successfully discarded data from new partition 2."));
+            assert!(out.logged("Successfully discarded data from future partition 1."));
         } else {
             assert_eq!(data, home.size(512));
             assert!(
@@ -225,7 +225,7 @@ fn discard_unsupported_on_an_image_is_logged() {
     let out = agent(&defs, &image, &[]);
     out.ok("grow + create on ramfs");
     assert!(
-        out.logged("Storage does not support discard, not discarding data in new partition 2."),
+        out.logged("Storage does not support discard, not discarding data in future partition 1."),
         "{}",
         out.stderr
     );

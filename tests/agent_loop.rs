@@ -572,7 +572,7 @@ fn discard_punches_holes_for_new_partitions() {
     lo.partx_add();
     let out = agent(&defs, &lo.node, &[]);
     out.ok("grow + create");
-    assert!(out.logged("Successfully discarded data from new partition 2."));
+    assert!(out.logged("Successfully discarded data from future partition 1."));
     assert_eq!(data_bytes(&image, home.offset(512), home.size(512)), 0);
     assert_eq!(data_bytes(&image, swap.offset(512), swap.size(512)), 4096);
     // The gap after swap is 3.5 KiB: its bytes are punched out (read as zeros), but the
@@ -639,7 +639,7 @@ fn discard_unsupported_is_logged_and_the_run_succeeds() {
     let out = agent(&defs, &lo.node, &[]);
     out.ok("grow + create without discard support");
     assert!(
-        out.logged("Storage does not support discard, not discarding data in new partition 2."),
+        out.logged("Storage does not support discard, not discarding data in future partition 1."),
         "{}",
         out.stderr
     );

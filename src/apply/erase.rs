@@ -88,7 +88,13 @@ pub enum DiscardKind {
     Gap,
 }
 
-/// One step of erasing, in the order they are done.
+/// What the steps erasing a whole disk that gets a new table are called.
+pub const WHOLE_DISK: &str = "block device";
+
+/// One step of erasing, in the order they are done. `what` names the range as v262's log
+/// does: partitions by their 0-based slot, as the table's PART column shows them ("future
+/// partition 1", "gap after partition 1"); v262 has no words for the ranges only we erase
+/// ("deleted partition 2", "space added to partition 0").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Erase {
     /// Write zeros over `range`.
@@ -122,12 +128,12 @@ pub fn erase_list(plan: &Plan, disk_bytes: u64, discard: bool, fresh_file: bool)
         zero.extend(
             signature_regions(disk)
                 .into_iter()
-                .map(|r| ("disk".to_owned(), r)),
+                .map(|r| (WHOLE_DISK.to_owned(), r)),
         );
-        free.push(("disk".to_owned(), disk, DiscardKind::Gap));
+        free.push((WHOLE_DISK.to_owned(), disk, DiscardKind::Gap));
     }
     for deleted in &plan.deleted {
-        let what = format!("deleted partition {}", deleted.slot + 1);
+        let what = format!("deleted partition {}", deleted.slot);
         let range = Range::new(deleted.offset, deleted.size);
         zero.extend(
             signature_regions(range)
@@ -140,7 +146,7 @@ pub fn erase_list(plan: &Plan, disk_bytes: u64, discard: bool, fresh_file: bool)
         let Some(slot) = p.slot else { continue };
         let range = Range::new(p.offset, p.new_size);
         if p.activity == Activity::Create {
-            let what = format!("new partition {}", slot + 1);
+            let what = format!("future partition {slot}");
             zero.extend(
                 signature_regions(range)
                     .into_iter()
@@ -156,17 +162,13 @@ pub fn erase_list(plan: &Plan, disk_bytes: u64, discard: bool, fresh_file: bool)
                     .unwrap_or((plan.last_usable_lba + 1) * ss);
                 if next > range.end() {
                     let gap = Range::new(range.end(), next - range.end());
-                    free.push((
-                        format!("gap after partition {}", slot + 1),
-                        gap,
-                        DiscardKind::Gap,
-                    ));
+                    free.push((format!("gap after partition {slot}"), gap, DiscardKind::Gap));
                 }
             }
         } else if p.activity == Activity::Resize && p.existing && !p.deferred {
             // Only the tail can hold a stale signature a prober would attribute to the grown
             // partition; the cut against its old extent keeps its own bytes out.
-            let what = format!("space added to partition {}", slot + 1);
+            let what = format!("space added to partition {slot}");
             zero.extend(
                 signature_regions(range)
                     .into_iter()

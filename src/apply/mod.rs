@@ -96,7 +96,9 @@ pub fn apply(r: &Request) -> Result<()> {
         .collect();
     let kernel = kernel::prepare(disk, &new, r.paths, &erased)?;
 
-    info!("Applying changes to {}.", disk.path().display());
+    // v262 names the disk by its absolute path, whatever form the argument took.
+    let node = std::path::absolute(disk.path()).unwrap_or_else(|_| disk.path().to_owned());
+    info!("Applying changes to {}.", node.display());
     if let Some(k) = &kernel {
         k.remove_stale(disk)?;
     }
@@ -112,6 +114,9 @@ pub fn apply(r: &Request) -> Result<()> {
                     range.end()
                 );
                 failpoint::reached(&format!("wipe-{i}"));
+                if last_zero_step_of(&erase, i) {
+                    log_wiped(what);
+                }
             }
             Erase::Discard { what, range, kind } => {
                 discard(disk, what, *range, *kind)?;
@@ -120,10 +125,12 @@ pub fn apply(r: &Request) -> Result<()> {
         }
     }
     for s in &swaps {
+        info!("Formatting future partition {}.", s.slot);
         let name = format!("swap-{}", s.slot + 1);
         failpoint::write_step(disk, &name, s.offset, &s.page)?;
-        info!("Wrote a swap signature to new partition {}.", s.slot + 1);
+        info!("Successfully formatted future partition {}.", s.slot);
     }
+    log_table_changes(r.plan);
     info!("Writing new partition table.");
     write_pieces(disk, "gpt", &pieces)?;
     if let Some(k) = &kernel {
@@ -131,6 +138,40 @@ pub fn apply(r: &Request) -> Result<()> {
     }
     info!("Partition table written.");
     Ok(())
+}
+
+/// Whether step `i` of `erase` zeroes the last region of the range it names.
+fn last_zero_step_of(erase: &[Erase], i: usize) -> bool {
+    let Some(Erase::Zero { what, .. }) = erase.get(i) else {
+        return false;
+    };
+    !matches!(erase.get(i + 1), Some(Erase::Zero { what: next, .. }) if next == what)
+}
+
+/// v262's line for a range whose signatures are gone.
+fn log_wiped(what: &str) {
+    if what == erase::WHOLE_DISK {
+        info!("Wiped block device.");
+    } else {
+        info!("Successfully wiped file system signatures from {what}.");
+    }
+}
+
+/// v262's lines for the entries the new table changes, in the plan's order (skipping what
+/// as the table writer does), by 0-based slot as its table shows them.
+fn log_table_changes(plan: &Plan) {
+    for p in plan
+        .partitions
+        .iter()
+        .filter(|p| !p.foreign && !p.dropped && !p.deferred)
+    {
+        let Some(slot) = p.slot else { continue };
+        match p.activity {
+            Activity::Resize if p.existing => info!("Growing existing partition {slot}."),
+            Activity::Create => info!("Adding new partition {slot} to partition table."),
+            _ => {}
+        }
+    }
 }
 
 /// Writes `table` back as it is, keeping LBA 0's boot code: for an image file that
@@ -179,6 +220,10 @@ fn zero(disk: &Disk, range: Range, zeros: &[u8]) -> Result<()> {
 /// busy is an error, as in systemd-repart.
 fn discard(disk: &Disk, what: &str, range: Range, kind: erase::DiscardKind) -> Result<()> {
     match disk.discard(range.offset, range.len)? {
+        Discard::Done { .. } if what == erase::WHOLE_DISK => {
+            info!("Discarded entire block device.")
+        }
+        Discard::Done { .. } if what.starts_with("gap ") => info!("Successfully discarded {what}."),
         Discard::Done { .. } => info!("Successfully discarded data from {what}."),
         Discard::Skipped => debug!("{what} is too short for discard, skipping."),
         Discard::Unsupported => {
