@@ -289,3 +289,40 @@ fn labels_and_exit_77() {
     agent(&defs, &blank, &["--empty=allow"]).ok("--empty=allow on a blank image");
     assert_eq!(hash_all(&blank), hash_all(&reference_image));
 }
+
+/// The signature regions of space a partition grows into are zeroed by punching holes in an
+/// image file (no data written), or, with `--discard=no`, by writing zeros (the blocks stay
+/// allocated).
+#[test]
+fn grown_space_is_zeroed_by_punching_holes_unless_discard_is_off() {
+    for discard in [true, false] {
+        let s = Scratch::new("image-grow-zero");
+        let defs = s.defs("defs", &[("10-root.conf", "[Partition]\nType=root\n")]);
+        let image = grown_disk(&s, "disk.img", 512);
+        let trial = copy_of(&image, "trial.img");
+        agent(&defs, &trial, &[]).ok("trial run");
+        let root = part(&clean_gpt(&trial, 512), "root-x86-64");
+        let old_end = 17 * MIB;
+        let new_end = root.offset(512) + root.size(512);
+        fill_pattern(&image, old_end, new_end - old_end, 5);
+        let flags: &[&str] = if discard { &[] } else { &["--discard=no"] };
+        agent(&defs, &image, flags).ok("grow");
+        let tail = (new_end - 2 * MIB, 2 * MIB);
+        let mirror = (root.offset(512) + 64 * MIB, 4096);
+        for (offset, len) in [tail, mirror] {
+            let bytes = read_bytes(&image, offset, len);
+            assert!(
+                bytes.iter().all(|&b| b == 0),
+                "bytes at {offset} not zeroed"
+            );
+            let allocated = if discard { 0 } else { len };
+            assert_eq!(
+                data_bytes(&image, offset, len),
+                allocated,
+                "discard={discard}"
+            );
+        }
+        // Between the regions the pattern stays: only signature regions are erased.
+        assert_eq!(data_bytes(&image, old_end, MIB), MIB);
+    }
+}

@@ -106,7 +106,7 @@ pub fn apply(r: &Request) -> Result<()> {
     for (i, step) in erase.iter().enumerate() {
         match step {
             Erase::Zero { what, range } => {
-                zero(disk, *range, &zeros)?;
+                zero(disk, *range, &zeros, r.discard)?;
                 disk.sync()?;
                 debug!(
                     "Zeroed bytes {}..{} of {what} (signatures).",
@@ -205,8 +205,13 @@ pub fn sync_kernel(disk: &Disk, table: &Table, paths: &SystemPaths) -> Result<()
     kernel.finish(disk)
 }
 
-/// Writes zeros over `range`, from `zeros`.
-fn zero(disk: &Disk, range: Range, zeros: &[u8]) -> Result<()> {
+/// Makes `range` read as zeros: a hole punched into an image file when discarding is allowed
+/// (writing megabytes of zeros per new partition into a sparse image cost more than the rest
+/// of a run), otherwise zeros written from `zeros` (`--discard=no` keeps blocks allocated).
+fn zero(disk: &Disk, range: Range, zeros: &[u8], discard: bool) -> Result<()> {
+    if discard && disk.punch_zeros(range.offset, range.len)? {
+        return Ok(());
+    }
     let mut at = range.offset;
     while at < range.end() {
         let n = (range.end() - at).min(zeros.len() as u64) as usize;

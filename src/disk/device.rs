@@ -314,6 +314,35 @@ impl Disk {
         }
     }
 
+    /// Makes `[offset, offset + len)` of an image file read as zeros by punching a hole there
+    /// (`FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE`): no data is written, and a range that is
+    /// already a hole (most of a sparse image) costs nothing. `Ok(false)` for a block device,
+    /// or a file system that cannot punch holes: the caller writes the zeros itself.
+    pub fn punch_zeros(&self, offset: u64, len: u64) -> Result<bool> {
+        if self.kind != DiskKind::ImageFile {
+            return Ok(false);
+        }
+        if len == 0 {
+            return Ok(true);
+        }
+        match rustix::fs::fallocate(
+            &self.file,
+            FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE,
+            offset,
+            len,
+        ) {
+            Ok(()) => Ok(true),
+            Err(Errno::OPNOTSUPP | Errno::NOSYS) => Ok(false),
+            Err(e) => Err(Error::io(
+                format!(
+                    "punching a hole of {len} bytes into {} at byte {offset}",
+                    self.path.display()
+                ),
+                e,
+            )),
+        }
+    }
+
     /// Grows an image file to `new_len` bytes: sparsely (`ftruncate`), or with the new range
     /// allocated (`fallocate`) when `allocate` is set (`--discard=no`). Never shrinks: returns
     /// `false` and does nothing if the file is already at least that large.
@@ -440,6 +469,29 @@ mod tests {
         assert_eq!(disk.size(), 20480);
         let err = disk.read_exact_at(20000, &mut [0u8; 1024]).unwrap_err();
         assert!(err.to_string().contains("at byte 20000"), "{err}");
+    }
+
+    #[test]
+    fn punched_zeros_read_back_as_zeros_and_keep_the_size() {
+        let scratch = ScratchFile::new("punch", 3 * 4096);
+        let disk = Disk::open(&scratch.0, Access::ReadWrite, None).unwrap();
+        disk.write_all_at(0, &[0xa5; 3 * 4096]).unwrap();
+        // Unaligned on purpose: partial blocks are zeroed, whole ones freed.
+        assert!(disk.punch_zeros(100, 2 * 4096).unwrap());
+        assert!(disk.punch_zeros(0, 0).unwrap());
+        let mut buf = vec![0u8; 3 * 4096];
+        disk.read_exact_at(0, &mut buf).unwrap();
+        assert!(buf[..100].iter().all(|&b| b == 0xa5));
+        assert!(buf[100..100 + 2 * 4096].iter().all(|&b| b == 0));
+        assert!(buf[100 + 2 * 4096..].iter().all(|&b| b == 0xa5));
+        assert_eq!(std::fs::metadata(&scratch.0).unwrap().len(), 3 * 4096);
+        let read_only = Disk::open(&scratch.0, Access::ReadOnly, None).unwrap();
+        let err = read_only.punch_zeros(0, 4096).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("punching a hole of 4096 bytes into "),
+            "{err}"
+        );
     }
 
     #[test]
