@@ -1,5 +1,5 @@
 //! The disk module on real loop devices: sizes and sector sizes, the whole-disk flock,
-//! read-only refusal, BLKDISCARD and hole punching, BLKPG add/resize/delete as sysfs sees it,
+//! read-only refusal, BLKDISCARD, BLKZEROOUT and hole punching, BLKPG add/resize/delete as sysfs sees it,
 //! a resize next to a mounted partition, and root discovery. Needs root (as in CI).
 //!
 //! Every test uses its own image and loop device; guards detach and unmount also when an
@@ -326,6 +326,46 @@ fn blkdiscard_on_4k_loop_aligns_to_4096() {
         }
     );
     assert_eq!(disk.discard(MIB + 512, 3584).unwrap(), Discard::Skipped);
+}
+
+#[test]
+fn blkzeroout_on_loop_zeroes_the_range_only() {
+    let scratch = Scratch::new("zeroout");
+    let image = scratch.image("d.img", 16 * MIB);
+    fill(&image, 16 * MIB);
+    let dev = Loop::attach(&image, &["-P"]);
+    let disk = Disk::open(&dev.node, Access::ReadWrite, None).unwrap();
+    assert!(
+        !disk.zero_out(MIB, 2 * MIB, false).unwrap(),
+        "deallocation not allowed"
+    );
+    assert!(disk.zero_out(MIB, 2 * MIB, true).unwrap());
+    let mut buf = vec![0xffu8; 2 * MIB as usize];
+    disk.read_exact_at(MIB, &mut buf).unwrap();
+    assert!(buf.iter().all(|&b| b == 0));
+    let mut edge = vec![0u8; 4096];
+    disk.read_exact_at(MIB - 4096, &mut edge).unwrap();
+    assert!(edge.iter().all(|&b| b == 0xa5));
+    disk.read_exact_at(3 * MIB, &mut edge).unwrap();
+    assert!(edge.iter().all(|&b| b == 0xa5));
+    // Unaligned: the kernel refuses, and the caller is told to write the zeros itself.
+    assert!(!disk.zero_out(MIB + 1, 512, true).unwrap());
+    disk.read_exact_at(3 * MIB, &mut edge).unwrap();
+    assert!(edge.iter().all(|&b| b == 0xa5));
+}
+
+#[test]
+fn zero_out_without_hole_punching_falls_back() {
+    let scratch = Scratch::new("zeroout-ramfs");
+    let mnt = scratch.subdir("ramfs");
+    let _ramfs = Mount::new(&["-t", "ramfs", "none"], &mnt);
+    let image = mnt.join("d.img");
+    std::fs::write(&image, vec![1u8; 4 * MIB as usize]).unwrap();
+    let disk = Disk::open(&image, Access::ReadWrite, None).unwrap();
+    assert!(!disk.zero_out(0, MIB, true).unwrap());
+    let mut buf = vec![0u8; 4096];
+    disk.read_exact_at(0, &mut buf).unwrap();
+    assert!(buf.iter().all(|&b| b == 1));
 }
 
 #[test]

@@ -205,11 +205,12 @@ pub fn sync_kernel(disk: &Disk, table: &Table, paths: &SystemPaths) -> Result<()
     kernel.finish(disk)
 }
 
-/// Makes `range` read as zeros: a hole punched into an image file when discarding is allowed
-/// (writing megabytes of zeros per new partition into a sparse image cost more than the rest
-/// of a run), otherwise zeros written from `zeros` (`--discard=no` keeps blocks allocated).
+/// Makes `range` read as zeros: zeroed by the kernel when discarding is allowed (BLKZEROOUT
+/// on a block device, a hole punched into an image file: writing megabytes of zeros per new
+/// partition from here cost more than the rest of a run), otherwise zeros written from
+/// `zeros` (`--discard=no` keeps the blocks allocated and written).
 fn zero(disk: &Disk, range: Range, zeros: &[u8], discard: bool) -> Result<()> {
-    if discard && disk.punch_zeros(range.offset, range.len)? {
+    if disk.zero_out(range.offset, range.len, discard)? {
         return Ok(());
     }
     let mut at = range.offset;

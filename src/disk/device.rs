@@ -314,28 +314,38 @@ impl Disk {
         }
     }
 
-    /// Makes `[offset, offset + len)` of an image file read as zeros by punching a hole there
-    /// (`FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE`): no data is written, and a range that is
-    /// already a hole (most of a sparse image) costs nothing. `Ok(false)` for a block device,
-    /// or a file system that cannot punch holes: the caller writes the zeros itself.
-    pub fn punch_zeros(&self, offset: u64, len: u64) -> Result<bool> {
-        if self.kind != DiskKind::ImageFile {
+    /// Makes `[offset, offset + len)` read as zeros without writing them from user space,
+    /// when `may_deallocate` (the storage may then free the blocks, as a discard would): a
+    /// block device gets `BLKZEROOUT` (the device's write-zeroes command, or zero pages the
+    /// kernel writes), an image file a punched hole (`FALLOC_FL_PUNCH_HOLE|KEEP_SIZE`: no
+    /// data written, and a range that is already a hole, most of a sparse image, costs
+    /// nothing). `Ok(false)` when `may_deallocate` is unset or the storage cannot (no hole
+    /// punching or write-zeroes support, an unaligned range, the kernel refusing to drop the
+    /// cache of a disk with mounted partitions): the caller writes the zeros itself.
+    pub fn zero_out(&self, offset: u64, len: u64, may_deallocate: bool) -> Result<bool> {
+        if !may_deallocate {
             return Ok(false);
         }
         if len == 0 {
             return Ok(true);
         }
-        match rustix::fs::fallocate(
-            &self.file,
-            FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE,
-            offset,
-            len,
-        ) {
+        let outcome = match self.kind {
+            DiskKind::BlockDevice { .. } => ioctl::block_zero_out(&self.file, offset, len),
+            DiskKind::ImageFile => rustix::fs::fallocate(
+                &self.file,
+                FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE,
+                offset,
+                len,
+            ),
+        };
+        match outcome {
             Ok(()) => Ok(true),
-            Err(Errno::OPNOTSUPP | Errno::NOSYS) => Ok(false),
+            Err(Errno::OPNOTSUPP | Errno::NOTTY | Errno::NOSYS | Errno::INVAL | Errno::BUSY) => {
+                Ok(false)
+            }
             Err(e) => Err(Error::io(
                 format!(
-                    "punching a hole of {len} bytes into {} at byte {offset}",
+                    "zeroing {len} bytes of {} at byte {offset}",
                     self.path.display()
                 ),
                 e,
@@ -472,13 +482,14 @@ mod tests {
     }
 
     #[test]
-    fn punched_zeros_read_back_as_zeros_and_keep_the_size() {
+    fn zeroed_image_ranges_are_punched_holes_that_keep_the_size() {
         let scratch = ScratchFile::new("punch", 3 * 4096);
         let disk = Disk::open(&scratch.0, Access::ReadWrite, None).unwrap();
         disk.write_all_at(0, &[0xa5; 3 * 4096]).unwrap();
         // Unaligned on purpose: partial blocks are zeroed, whole ones freed.
-        assert!(disk.punch_zeros(100, 2 * 4096).unwrap());
-        assert!(disk.punch_zeros(0, 0).unwrap());
+        assert!(disk.zero_out(100, 2 * 4096, true).unwrap());
+        assert!(disk.zero_out(0, 0, true).unwrap());
+        assert!(!disk.zero_out(0, 4096, false).unwrap());
         let mut buf = vec![0u8; 3 * 4096];
         disk.read_exact_at(0, &mut buf).unwrap();
         assert!(buf[..100].iter().all(|&b| b == 0xa5));
@@ -486,10 +497,9 @@ mod tests {
         assert!(buf[100 + 2 * 4096..].iter().all(|&b| b == 0xa5));
         assert_eq!(std::fs::metadata(&scratch.0).unwrap().len(), 3 * 4096);
         let read_only = Disk::open(&scratch.0, Access::ReadOnly, None).unwrap();
-        let err = read_only.punch_zeros(0, 4096).unwrap_err();
+        let err = read_only.zero_out(0, 4096, true).unwrap_err();
         assert!(
-            err.to_string()
-                .starts_with("punching a hole of 4096 bytes into "),
+            err.to_string().starts_with("zeroing 4096 bytes of "),
             "{err}"
         );
     }

@@ -22,6 +22,8 @@ const BLKRRPART: Opcode = opcode::none(0x12, 95);
 const BLKPG: Opcode = opcode::none(0x12, 105);
 /// `_IO(0x12, 119)`: the argument points to `uint64_t range[2]` = {start, length} in bytes.
 const BLKDISCARD: Opcode = opcode::none(0x12, 119);
+/// `_IO(0x12, 127)`: the argument points to `uint64_t range[2]` = {start, length} in bytes.
+const BLKZEROOUT: Opcode = opcode::none(0x12, 127);
 /// `_IOR(0x94, 31, struct btrfs_ioctl_fs_info_args)`.
 const BTRFS_IOC_FS_INFO: Opcode = opcode::read::<BtrfsFsInfoArgs>(0x94, 31);
 /// `_IOWR(0x94, 30, struct btrfs_ioctl_dev_info_args)`.
@@ -102,6 +104,16 @@ pub fn block_discard<Fd: AsFd>(fd: Fd, start: u64, len: u64) -> io::Result<()> {
     // SAFETY: BLKDISCARD only reads a `uint64_t[2]` through its pointer argument; `Setter`
     // passes a pointer to the owned array, which lives until the call returns.
     unsafe { ioctl(fd, Setter::<BLKDISCARD, [u64; 2]>::new([start, len])) }
+}
+
+/// `BLKZEROOUT`: makes `len` bytes from byte `start` read as zeros (the device's write-zeroes
+/// command where it has one, zero pages written by the kernel where not), dropping the page
+/// cache over the range first; both must be multiples of 512 (the kernel answers EINVAL
+/// otherwise).
+pub fn block_zero_out<Fd: AsFd>(fd: Fd, start: u64, len: u64) -> io::Result<()> {
+    // SAFETY: BLKZEROOUT only reads a `uint64_t[2]` through its pointer argument; `Setter`
+    // passes a pointer to the owned array, which lives until the call returns.
+    unsafe { ioctl(fd, Setter::<BLKZEROOUT, [u64; 2]>::new([start, len])) }
 }
 
 /// `BLKRRPART`: asks the kernel to drop and re-scan all partitions of a whole disk.
@@ -266,6 +278,7 @@ mod tests {
         assert_eq!(BLKRRPART, 0x125f);
         assert_eq!(BLKPG, 0x1269);
         assert_eq!(BLKDISCARD, 0x1277);
+        assert_eq!(BLKZEROOUT, 0x127f);
         assert_eq!(BTRFS_IOC_FS_INFO, 0x8400_941f);
         assert_eq!(BTRFS_IOC_DEV_INFO, 0xd000_941e);
     }
