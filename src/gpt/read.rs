@@ -384,10 +384,25 @@ fn difference(p: &Copy, b: &Copy) -> Option<String> {
             "{} entries of {} bytes vs {} of {}",
             ph.entry_count, ph.entry_size, bh.entry_count, bh.entry_size
         ));
-    } else if p.array != b.array {
+    } else if !same_bytes(&p.array, &b.array) {
         differences.push("partition entries".into());
     }
     (!differences.is_empty()).then(|| differences.join(", "))
+}
+
+/// Whether `a` and `b` hold the same bytes, compared eight at a time. Slice equality calls
+/// `memcmp`, which musl does a byte at a time: comparing two 16 KiB entry arrays that way was
+/// an eighth of a whole run's instructions.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let (words_a, words_b) = (a.chunks_exact(8), b.chunks_exact(8));
+    a.len() == b.len()
+        && words_a.remainder() == words_b.remainder()
+        && words_a.zip(words_b).all(|(x, y)| word(x) == word(y))
+}
+
+/// Eight bytes as one integer (`chunks_exact(8)` hands out only eight-byte slices).
+fn word(bytes: &[u8]) -> u64 {
+    bytes.try_into().map_or(0, u64::from_ne_bytes)
 }
 
 /// The table of a valid copy, with the backup where the caller says it is.
@@ -414,4 +429,22 @@ fn describe(errors: &[Error]) -> String {
     }
     let parts: Vec<String> = errors.iter().map(Error::to_string).collect();
     parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_bytes;
+
+    #[test]
+    fn same_bytes_sees_every_byte() {
+        let a: Vec<u8> = (0..=255u8).cycle().take(16 * 1024 + 3).collect();
+        assert!(same_bytes(&a, &a.clone()));
+        for at in [0, 7, 8, 4095, 16 * 1024, 16 * 1024 + 2] {
+            let mut b = a.clone();
+            b[at] ^= 0x40;
+            assert!(!same_bytes(&a, &b), "byte {at}");
+        }
+        assert!(!same_bytes(&a, &a[..a.len() - 1]));
+        assert!(same_bytes(&[], &[]));
+    }
 }
