@@ -5,14 +5,14 @@
 # dracut-core and udev (a dracut/systemd initrd) for the boot tests, systemd
 # (systemd-analyze, systemd-socket-activate for the unit tests), and virt-firmware
 # from PyPI in a venv (qemu-tests/work/venv: seeds OVMF's EFI variables); debootstrap for
-# the reference chroot. Rust: the musl target for the static binary, nightly + cargo-fuzz to
-# build the fuzz targets.
+# the reference chroot; hyperfine, cloud-guest-utils (growpart) and GNU time for bench/run.sh.
+# Rust: the musl target for the static binary, nightly + cargo-fuzz to build the fuzz targets.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 
 packages="fdisk util-linux mount e2fsprogs dosfstools qemu-system-x86 qemu-utils ovmf
 busybox-static kmod cpio gcc libc6-dev make dracut-core udev systemd debootstrap python3 python3-venv
-file strace"
+file strace hyperfine cloud-guest-utils time"
 missing=
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
