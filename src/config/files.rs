@@ -62,6 +62,15 @@ struct Search {
     relative_display: bool,
     /// Absolute paths inside the root, highest priority first.
     dirs: Vec<PathBuf>,
+    /// The directories are canonical paths of existing directories already.
+    dirs_resolved: bool,
+}
+
+/// A `*.conf` name in a directory.
+struct Name {
+    name: OsString,
+    /// The directory entry is a symlink, or its type is unknown.
+    maybe_link: bool,
 }
 
 /// What a directory entry turned out to be.
@@ -77,14 +86,47 @@ pub fn find(
     diags: &mut Vec<Diagnostic>,
 ) -> Result<Vec<FoundDefinition>> {
     let search = search_dirs(root, definitions, diags);
-    let mains = search.collect(|dir| dir.to_owned(), diags)?;
+    // Each search directory is resolved once: the drop-in directories below it are then
+    // resolved from there, not from the root again (a path walk per component each).
+    let resolved: Vec<io::Result<(PathBuf, bool)>> = search
+        .dirs
+        .iter()
+        .map(|dir| {
+            if search.dirs_resolved {
+                Ok((dir.clone(), true))
+            } else {
+                chase(&search.root, dir)
+            }
+        })
+        .collect();
+    let mut bases = Vec::with_capacity(search.dirs.len());
+    let mut mains: BTreeMap<OsString, Entry> = BTreeMap::new();
+    for (dir, resolution) in search.dirs.iter().zip(resolved) {
+        bases.push(match &resolution {
+            Ok((resolved, true)) => Some(resolved.clone()),
+            _ => None,
+        });
+        if let Some((dir, names)) = search.conf_names(dir, resolution, diags)? {
+            search.merge(&mut mains, &dir, names, diags);
+        }
+    }
     let mut found = Vec::with_capacity(mains.len());
     for (name, main) in mains {
         let Entry::File(main) = main else { continue };
         let mut dropin_dir_name = name;
         dropin_dir_name.push(".d");
-        let dropins = search
-            .collect(|dir| dir.join(&dropin_dir_name), diags)?
+        let mut dropins = BTreeMap::new();
+        for (dir, base) in search.dirs.iter().zip(&bases) {
+            let resolution = match base {
+                Some(base) => chase_below(&search.root, base, Path::new(&dropin_dir_name)),
+                None => chase(&search.root, &dir.join(&dropin_dir_name)),
+            };
+            let dropin_dir = dir.join(&dropin_dir_name);
+            if let Some((dir, names)) = search.conf_names(&dropin_dir, resolution, diags)? {
+                search.merge(&mut dropins, &dir, names, diags);
+            }
+        }
+        let dropins = dropins
             .into_values()
             .filter_map(|entry| match entry {
                 Entry::File(f) => Some(f),
@@ -110,6 +152,7 @@ fn search_dirs(
             relative_display: root.is_some(),
             root: root.unwrap_or_else(|| PathBuf::from("/")),
             dirs: SEARCH_DIRS.iter().map(PathBuf::from).collect(),
+            dirs_resolved: false,
         };
     }
     let mut dirs: Vec<PathBuf> = Vec::with_capacity(definitions.len());
@@ -123,10 +166,12 @@ fn search_dirs(
             ))),
         }
     }
+    // canonicalize() resolved them on the host, which is the root they are searched in.
     Search {
         root: PathBuf::from("/"),
         relative_display: false,
         dirs,
+        dirs_resolved: true,
     }
 }
 
@@ -144,68 +189,66 @@ impl Search {
         shown.display().to_string()
     }
 
-    /// Merges the `*.conf` entries of `subdir(dir)` for every search directory: the first
-    /// directory with a usable entry (file or mask) wins for each name. Sorted by name.
-    fn collect(
+    /// Adds the `names` of the (resolved) directory `dir` to `merged`: an earlier directory
+    /// with a usable entry (file or mask) wins for each name.
+    fn merge(
         &self,
-        subdir: impl Fn(&Path) -> PathBuf,
+        merged: &mut BTreeMap<OsString, Entry>,
+        dir: &Path,
+        names: Vec<Name>,
         diags: &mut Vec<Diagnostic>,
-    ) -> Result<BTreeMap<OsString, Entry>> {
-        let mut merged: BTreeMap<OsString, Entry> = BTreeMap::new();
-        for dir in &self.dirs {
-            let (dir, names) = self.conf_names(&subdir(dir), diags)?;
-            for name in names {
-                if merged.contains_key(&name) {
-                    diags.push(Diagnostic::debug(format!(
-                        "{}: overridden by an earlier directory",
-                        self.display(&dir.join(&name))
-                    )));
-                    continue;
-                }
-                if let Some(entry) = self.classify(&dir.join(&name), diags) {
-                    merged.insert(name, entry);
-                }
+    ) {
+        for Name { name, maybe_link } in names {
+            if merged.contains_key(&name) {
+                diags.push(Diagnostic::debug(format!(
+                    "{}: overridden by an earlier directory",
+                    self.display(&dir.join(&name))
+                )));
+                continue;
+            }
+            if let Some(entry) = self.classify(&dir.join(&name), maybe_link, diags) {
+                merged.insert(name, entry);
             }
         }
-        Ok(merged)
     }
 
-    /// The directory (inside the root) with symlinks resolved, which is how v262 names the
-    /// files in it (measured: with `etc/repart.d -> /usr/lib/repart.d` it shows
-    /// `usr/lib/repart.d/a.conf`), and its `*.conf` names not starting with a dot.
+    /// The directory `dir` as `resolution` resolved it inside the root (with symlinks
+    /// resolved, which is how v262 names the files in it: measured, with
+    /// `etc/repart.d -> /usr/lib/repart.d` it shows `usr/lib/repart.d/a.conf`), and its
+    /// `*.conf` names not starting with a dot; `None` when there is no such directory.
     fn conf_names(
         &self,
         dir: &Path,
+        resolution: io::Result<(PathBuf, bool)>,
         diags: &mut Vec<Diagnostic>,
-    ) -> Result<(PathBuf, Vec<OsString>)> {
-        let nothing = Ok((dir.to_owned(), Vec::new()));
-        let resolved = match chase(&self.root, dir) {
+    ) -> Result<Option<(PathBuf, Vec<Name>)>> {
+        let resolved = match resolution {
             Ok((resolved, true)) => resolved,
-            Ok((_, false)) => return nothing,
+            Ok((_, false)) => return Ok(None),
             Err(e) => {
                 diags.push(Diagnostic::warn(format!(
                     "{}: cannot resolve directory, ignoring it: {e}",
                     self.display(dir)
                 )));
-                return nothing;
+                return Ok(None);
             }
         };
         let entries = match std::fs::read_dir(self.host_path(&resolved)) {
             Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return nothing,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
                 diags.push(Diagnostic::warn(format!(
                     "{}: cannot read directory, ignoring it: {e}",
                     self.display(dir)
                 )));
-                return nothing;
+                return Ok(None);
             }
         };
         let dir = &resolved;
         let mut names = Vec::new();
         for entry in entries {
-            let name = match entry {
-                Ok(entry) => entry.file_name(),
+            let (name, file_type) = match entry {
+                Ok(entry) => (entry.file_name(), entry.file_type()),
                 Err(e) => {
                     diags.push(Diagnostic::warn(format!(
                         "{}: error while reading directory: {e}",
@@ -234,15 +277,30 @@ impl Search {
                     ),
                 ));
             }
-            names.push(name);
+            // The type comes with the directory entry on most file systems; where it does
+            // not (and the lookup fails), the entry is chased as a link would be.
+            let maybe_link = file_type.map_or(true, |t| t.is_symlink());
+            names.push(Name { name, maybe_link });
         }
-        Ok((resolved, names))
+        Ok(Some((resolved, names)))
     }
 
-    /// Resolves one entry: a usable file, a mask, or nothing (with a message).
-    fn classify(&self, inside: &Path, diags: &mut Vec<Diagnostic>) -> Option<Entry> {
+    /// Resolves one entry of a resolved directory: a usable file, a mask, or nothing (with a
+    /// message). Only an entry that `maybe_link` is chased: anything else in a resolved
+    /// directory is where it is.
+    fn classify(
+        &self,
+        inside: &Path,
+        maybe_link: bool,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Entry> {
         let shown = self.display(inside);
-        let resolved = match chase(&self.root, inside) {
+        let resolution = if maybe_link {
+            chase(&self.root, inside)
+        } else {
+            Ok((inside.to_owned(), true))
+        };
+        let resolved = match resolution {
             Ok((resolved, _)) if resolved == Path::new("/dev/null") => {
                 diags.push(Diagnostic::debug(format!(
                     "{shown}: masked (links to /dev/null)"
@@ -297,8 +355,14 @@ impl Search {
 /// rest is appended as it is and the second value is `false` (so a dangling link to
 /// `/dev/null` still resolves to `/dev/null`).
 pub fn chase(root: &Path, path: &Path) -> io::Result<(PathBuf, bool)> {
-    let mut resolved: Vec<OsString> = Vec::new();
-    let mut todo: VecDeque<OsString> = components(path).collect();
+    chase_below(root, Path::new("/"), path)
+}
+
+/// [`chase`] of `base` joined with `rest`, where `base` (inside `root`) is already resolved
+/// and exists: only the components of `rest` are looked at.
+fn chase_below(root: &Path, base: &Path, rest: &Path) -> io::Result<(PathBuf, bool)> {
+    let mut resolved: Vec<OsString> = components(base).collect();
+    let mut todo: VecDeque<OsString> = components(rest).collect();
     let mut symlinks = 0;
     while let Some(name) = todo.pop_front() {
         if name == ".." {
