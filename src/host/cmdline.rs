@@ -15,6 +15,7 @@
 //! Not done: systemd reads PID 1's argv instead of `/proc/cmdline` inside a container;
 //! repart-rs is not meant to run in one.
 
+use std::ops::Range;
 use std::path::PathBuf;
 
 use uuid::Uuid;
@@ -33,7 +34,10 @@ pub const MAX_CMDLINE_BYTES: usize = 64 * 1024;
 /// A split kernel command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cmdline {
-    words: Vec<String>,
+    /// The words with their quotes removed, one after the other.
+    text: String,
+    /// Where each word is in `text`.
+    words: Vec<Range<usize>>,
     in_initrd: bool,
 }
 
@@ -80,8 +84,10 @@ impl RootSpec {
 impl Cmdline {
     /// Splits `text`; `in_initrd` decides what happens to `rd.` words.
     pub fn parse(text: &str, in_initrd: bool) -> Cmdline {
+        let (text, words) = split_words(text);
         Cmdline {
-            words: split_words(text),
+            text,
+            words,
             in_initrd,
         }
     }
@@ -90,7 +96,7 @@ impl Cmdline {
     pub fn words(&self) -> impl Iterator<Item = &str> {
         self.words
             .iter()
-            .map(String::as_str)
+            .filter_map(|range| self.text.get(range.clone()))
             .filter(|w| self.in_initrd || !w.starts_with("rd."))
     }
 
@@ -165,32 +171,33 @@ fn keys_equal(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| fold(x) == fold(y))
 }
 
-/// Splits on whitespace; quotes group and are removed; backslashes are ordinary.
-fn split_words(text: &str) -> Vec<String> {
+/// Splits on whitespace; quotes group and are removed; backslashes are ordinary. The words
+/// are returned one after the other in one string, with where each one is (two allocations
+/// for the whole line, not one per word).
+fn split_words(text: &str) -> (String, Vec<Range<usize>>) {
+    let mut joined = String::with_capacity(text.len());
     let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
+    let mut word_start = None;
     let mut quote = None;
     for c in text.chars() {
+        if quote.is_none() && matches!(c, ' ' | '\t' | '\n' | '\r') {
+            if let Some(start) = word_start.take() {
+                words.push(start..joined.len());
+            }
+            continue;
+        }
+        word_start.get_or_insert(joined.len());
         match quote {
             Some(q) if c == q => quote = None,
-            Some(_) => word.push(c),
-            None if matches!(c, ' ' | '\t' | '\n' | '\r') => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-                continue;
-            }
+            Some(_) => joined.push(c),
             None if matches!(c, '"' | '\'') => quote = Some(c),
-            None => word.push(c),
+            None => joined.push(c),
         }
-        in_word = true;
     }
-    if in_word {
-        words.push(word);
+    if let Some(start) = word_start {
+        words.push(start..joined.len());
     }
-    words
+    (joined, words)
 }
 
 #[cfg(test)]
@@ -199,7 +206,8 @@ mod tests {
     use crate::host::test_dir::TestDir;
 
     fn words(text: &str) -> Vec<String> {
-        split_words(text)
+        let (joined, ranges) = split_words(text);
+        ranges.into_iter().map(|r| joined[r].to_owned()).collect()
     }
 
     #[test]
