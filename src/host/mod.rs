@@ -90,21 +90,30 @@ fn parse_bool(s: &str) -> Option<bool> {
 
 /// Reads a whole small file, refusing files over `max` bytes; `None` if it does not exist.
 fn read_bounded(path: &Path, max: usize) -> Result<Option<Vec<u8>>> {
-    let file = match std::fs::File::open(path) {
+    let mut file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
     };
+    // Through a buffer on the stack: these files (a command line, an ID, os-release) are
+    // read with one read(2) and kept in one allocation of their size, where a growing
+    // buffer took a read per doubling from 32 bytes and as many reallocations.
+    let mut chunk = [0u8; 4096];
     let mut bytes = Vec::new();
-    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
-    file.take(limit)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    if bytes.len() > max {
-        return Err(Error::new(
-            ErrorKind::Corrupt,
-            format!("{}: larger than {max} bytes", path.display()),
-        ));
+    loop {
+        let n = match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+        };
+        if n > max - bytes.len() {
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                format!("{}: larger than {max} bytes", path.display()),
+            ));
+        }
+        bytes.extend_from_slice(&chunk[..n]);
     }
     Ok(Some(bytes))
 }
