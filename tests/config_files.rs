@@ -65,12 +65,11 @@ fn load_with(
     root: Option<&Path>,
     definitions: &[PathBuf],
 ) -> repart_rs::error::Result<Vec<Definition>> {
-    let specifiers = SpecifierContext::default();
     load(&LoadOptions {
         root,
         definitions,
         architecture: None,
-        specifiers: &specifiers,
+        specifiers: &|| Ok(SpecifierContext::default()),
     })
 }
 
@@ -419,11 +418,63 @@ fn architecture_and_specifiers_reach_the_parser() {
         root: None,
         definitions: &definitions,
         architecture: Arch::from_name("arm64"),
-        specifiers: &specifiers,
+        specifiers: &|| Ok(specifiers.clone()),
     })
     .unwrap();
     assert_eq!(defs[0].partition_type.name(), Some("root-arm64"));
     assert_eq!(defs[0].label.as_deref(), Some("debian-x86-64"));
+}
+
+#[test]
+fn specifiers_are_gathered_once_and_only_for_a_percent() {
+    let t = Tree::new();
+    t.file("plain/a.conf", "[Partition]\nType=root\nLabel=plain\n");
+    t.file("plain/b.conf", "[Partition]\nType=swap\n");
+    t.file("used/a.conf", "[Partition]\nType=root\nLabel=%o\n");
+    t.file("used/b.conf", "[Partition]\nType=home\n");
+    t.file("used/b.conf.d/x.conf", "[Partition]\nLabel=%o-home\n");
+    let calls = std::cell::Cell::new(0);
+    let gather = || {
+        calls.set(calls.get() + 1);
+        Ok(SpecifierContext {
+            os_id: Some("debian".into()),
+            ..SpecifierContext::default()
+        })
+    };
+    let load_dir = |dir: &str| {
+        let definitions = [t.path(dir)];
+        load(&LoadOptions {
+            root: None,
+            definitions: &definitions,
+            architecture: None,
+            specifiers: &gather,
+        })
+        .unwrap()
+    };
+    let plain = load_dir("plain");
+    assert_eq!(plain[0].label.as_deref(), Some("plain"));
+    assert_eq!(calls.get(), 0);
+    let used = load_dir("used");
+    assert_eq!(used[0].label.as_deref(), Some("debian"));
+    assert_eq!(used[1].label.as_deref(), Some("debian-home"));
+    assert_eq!(calls.get(), 1);
+    // A failure to gather them fails the load that needs them, and only that one.
+    let definitions = [t.path("used")];
+    let failing = || {
+        Err(repart_rs::error::Error::new(
+            repart_rs::error::ErrorKind::Corrupt,
+            "os-release: broken",
+        ))
+    };
+    let options = |definitions| LoadOptions {
+        root: None,
+        definitions,
+        architecture: None,
+        specifiers: &failing,
+    };
+    let e = load(&options(&definitions)).unwrap_err();
+    assert!(e.to_string().contains("os-release: broken"), "{e}");
+    assert!(load(&options(&[t.path("plain")])).is_ok());
 }
 
 /// Loads a directory holding the given files; the error message, if any.

@@ -56,7 +56,7 @@ impl Diagnostic {
 }
 
 /// What [`load`] needs from the command line and the host.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct LoadOptions<'a> {
     /// `--root=`: the standard directories are searched below it (`None` or `/`: the host).
     pub root: Option<&'a Path>,
@@ -65,8 +65,9 @@ pub struct LoadOptions<'a> {
     pub definitions: &'a [PathBuf],
     /// `--architecture=`: per-architecture types are remapped to it.
     pub architecture: Option<Arch>,
-    /// The values of `%` specifiers.
-    pub specifiers: &'a SpecifierContext,
+    /// Gathers the values of `%` specifiers (os-release, boot ID, host name, ...). Called at
+    /// most once, and only when a definition or drop-in holds a `%`: most runs use none.
+    pub specifiers: &'a dyn Fn() -> Result<SpecifierContext>,
 }
 
 /// The most bytes read from one definition or drop-in file. v262 has no such limit, only
@@ -79,10 +80,8 @@ pub fn load(opts: &LoadOptions) -> Result<Vec<Definition>> {
     let found = files::find(opts.root, opts.definitions, &mut diagnostics);
     emit(&mut diagnostics);
     let found = found?;
-    let ctx = ParseContext {
-        specifiers: opts.specifiers,
-        architecture: opts.architecture,
-    };
+    let unused = SpecifierContext::default();
+    let mut specifiers = None;
     let mut definitions = Vec::with_capacity(found.len());
     for definition in &found {
         let main = read_limited(&definition.main.read_path)?;
@@ -91,6 +90,17 @@ pub fn load(opts: &LoadOptions) -> Result<Vec<Definition>> {
             .iter()
             .map(|d| read_limited(&d.read_path))
             .collect::<Result<Vec<_>>>()?;
+        // Without a `%`, nothing can be expanded: the values are never looked at.
+        let has_percent = |bytes: &[u8]| bytes.contains(&b'%');
+        if specifiers.is_none()
+            && (has_percent(&main) || dropin_bytes.iter().any(|b| has_percent(b)))
+        {
+            specifiers = Some((opts.specifiers)()?);
+        }
+        let ctx = ParseContext {
+            specifiers: specifiers.as_ref().unwrap_or(&unused),
+            architecture: opts.architecture,
+        };
         let dropins: Vec<Source> = definition
             .dropins
             .iter()

@@ -134,12 +134,11 @@ pub fn execute(o: &Options, progress: &mut dyn Progress) -> Result<Finished> {
             }
         },
     };
-    let specifiers = specifier_context(&sys, &config_root, machine_id)?;
     let definitions = config::load(&LoadOptions {
         root: (config_root != Path::new("/")).then_some(config_root.as_path()),
         definitions: &o.definitions,
         architecture: o.architecture,
-        specifiers: &specifiers,
+        specifiers: &|| specifier_context(&sys, &config_root, machine_id),
     })?;
     let facts = factory_reset::SystemFacts::new(&sys, &cmdline);
     let reset = factory_reset::decide(o.factory_reset, in_initrd, &facts)?;
