@@ -80,11 +80,16 @@ pub fn kernel_release() -> String {
 
 /// A random version-4 UUID from `/dev/urandom`, like systemd's `sd_id128_randomize`.
 pub fn random_id128() -> Result<Uuid> {
-    let mut bytes = [0u8; 16];
+    Ok(uuid::Builder::from_random_bytes(random_bytes()?).into_uuid())
+}
+
+/// `N` random bytes from `/dev/urandom`, in one read.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
         .map_err(|e| Error::io("reading /dev/urandom", e))?;
-    Ok(uuid::Builder::from_random_bytes(bytes).into_uuid())
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -377,10 +377,7 @@ fn specifier_context(
 
 /// The planner's only randomness (UUIDs for the rare derived UUID that collides).
 fn entropy() -> Result<[u8; 32]> {
-    let mut bytes = [0u8; 32];
-    bytes[..16].copy_from_slice(identity::random_id128()?.as_bytes());
-    bytes[16..].copy_from_slice(identity::random_id128()?.as_bytes());
-    Ok(bytes)
+    identity::random_bytes()
 }
 
 /// An error for a run that cannot go on, with what to do about it.
