@@ -81,11 +81,11 @@ impl<'a> Output<'a> {
 
     /// The JSON array, printed once after the run (dry or real).
     pub fn json(&self) {
-        let value = report::json(&self.input(), self.style.debug, self.style.glyphs);
+        let value = || report::json(&self.input(), self.style.debug, self.style.glyphs);
         let text = match self.json {
             JsonMode::Off => return,
-            JsonMode::Short => value.to_short(),
-            JsonMode::Pretty => value.to_pretty(),
+            JsonMode::Short => value().to_short(),
+            JsonMode::Pretty => value().to_pretty(),
         };
         print(&format!("{text}\n"));
     }
