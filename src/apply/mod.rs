@@ -38,7 +38,8 @@ pub use failpoint::EXIT_STATUS as FAILPOINT_EXIT_STATUS;
 pub use table::build as build_table;
 
 /// Zeros are written in pieces of this size (from one buffer that is allocated, and so
-/// mapped to the zero page, rather than stored in the binary).
+/// mapped to the zero page, rather than stored in the binary; allocated only when the
+/// kernel cannot zero a range itself).
 const ZERO_CHUNK: usize = 256 << 10;
 
 /// What [`apply`] needs besides the plan.
@@ -102,11 +103,11 @@ pub fn apply(r: &Request) -> Result<()> {
     if let Some(k) = &kernel {
         k.remove_stale(disk)?;
     }
-    let zeros = vec![0u8; ZERO_CHUNK];
+    let mut zeros = Vec::new();
     for (i, step) in erase.iter().enumerate() {
         match step {
             Erase::Zero { what, range } => {
-                zero(disk, *range, &zeros, r.discard)?;
+                zero(disk, *range, &mut zeros, r.discard)?;
                 disk.sync()?;
                 debug!(
                     "Zeroed bytes {}..{} of {what} (signatures).",
@@ -208,10 +209,14 @@ pub fn sync_kernel(disk: &Disk, table: &Table, paths: &SystemPaths) -> Result<()
 /// Makes `range` read as zeros: zeroed by the kernel when discarding is allowed (BLKZEROOUT
 /// on a block device, a hole punched into an image file: writing megabytes of zeros per new
 /// partition from here cost more than the rest of a run), otherwise zeros written from
-/// `zeros` (`--discard=no` keeps the blocks allocated and written).
-fn zero(disk: &Disk, range: Range, zeros: &[u8], discard: bool) -> Result<()> {
+/// `zeros` (`--discard=no` keeps the blocks allocated and written), which is allocated the
+/// first time it is needed.
+fn zero(disk: &Disk, range: Range, zeros: &mut Vec<u8>, discard: bool) -> Result<()> {
     if disk.zero_out(range.offset, range.len, discard)? {
         return Ok(());
+    }
+    if zeros.is_empty() {
+        *zeros = vec![0u8; ZERO_CHUNK];
     }
     let mut at = range.offset;
     while at < range.end() {
