@@ -53,7 +53,11 @@ impl Loaded {
 /// One GPT copy whose header and entry array passed their checks.
 struct Copy {
     header: Header,
+    /// The entry array; left empty for a backup compared with a valid primary (the table is
+    /// then built from the primary).
     array: Vec<u8>,
+    /// The entry array is the same as the valid primary's (only ever true for a backup).
+    same_as_primary: bool,
 }
 
 /// Reads and validates both GPT copies of a disk of `disk_bytes` bytes with `sector_size`-byte
@@ -81,8 +85,9 @@ pub fn read(src: &mut impl ReadAt, disk_bytes: u64, sector_size: u32) -> Result<
     if disk_sectors == 0 {
         return Ok(Probe::NoTable(MbrKind::None));
     }
-    let lba0 = read_sector(src, 0, sector_size)?;
-    let mbr = mbr::classify(&lba0);
+    let mut lba0 = [0u8; MAX_SECTOR];
+    let lba0 = read_sector(src, 0, sector_size, &mut lba0)?;
+    let mbr = mbr::classify(lba0);
     if mbr == MbrKind::Plain {
         return Ok(Probe::NoTable(MbrKind::Plain));
     }
@@ -100,16 +105,19 @@ pub fn read(src: &mut impl ReadAt, disk_bytes: u64, sector_size: u32) -> Result<
     // The backup: at the primary's alternate LBA if the primary header can be trusted
     // for that, then at the last LBA.
     let last = disk_sectors - 1;
-    let mut backup_lbas = Vec::with_capacity(2);
-    backup_lbas.extend(primary_alternate);
-    if last > 1 && !backup_lbas.contains(&last) {
-        backup_lbas.push(last);
-    }
+    let at_end = (last > 1 && primary_alternate != Some(last)).then_some(last);
+    let backup_lbas = [primary_alternate, at_end].into_iter().flatten();
+    // While the primary is valid, the backup's entries are only compared with it (the
+    // table is built from the primary), so they are checked as they are read and not kept.
+    let primary_array = primary.as_ref().ok().map(|p| p.array.as_slice());
     let mut backup_errors = Vec::new();
     let mut backup = None;
     for lba in backup_lbas {
         let found = match disk.header(src, lba)? {
-            Ok(header) => disk.entries(src, &header)?,
+            Ok(header) => match primary_array {
+                Some(primary) => disk.compare_entries(src, header, primary)?,
+                None => disk.entries(src, &header)?,
+            },
             Err(e) => Err(e),
         };
         match found {
@@ -231,7 +239,7 @@ pub fn read(src: &mut impl ReadAt, disk_bytes: u64, sector_size: u32) -> Result<
         }
         _ => {
             let want = mbr::protective_size_for(disk_sectors);
-            if let Some(size) = mbr::protective_size(&lba0)
+            if let Some(size) = mbr::protective_size(lba0)
                 && size != want
                 && size != u32::MAX
             {
@@ -324,8 +332,9 @@ impl Disk {
                 format!("GPT header at LBA {lba}: beyond the end of the disk"),
             )));
         }
-        let sector = read_sector(src, lba, self.sector_size)?;
-        Ok(Header::parse(&sector, lba, self.sectors, self.sector_size))
+        let mut sector = [0u8; MAX_SECTOR];
+        let sector = read_sector(src, lba, self.sector_size, &mut sector)?;
+        Ok(Header::parse(sector, lba, self.sectors, self.sector_size))
     }
 
     /// The entry array of a valid header, checked against its CRC.
@@ -339,28 +348,98 @@ impl Disk {
                 header.entries_lba
             ))
         })?;
-        let computed = crc32fast::hash(&array);
-        if computed != header.entries_crc {
-            return Ok(Err(Error::new(
-                ErrorKind::Corrupt,
-                format!(
-                    "GPT entry array at LBA {} (of the header at LBA {}): CRC mismatch (stored \
-                     {:#010x}, computed {computed:#010x})",
-                    header.entries_lba, header.my_lba, header.entries_crc
-                ),
-            )));
+        if let Err(e) = check_entries_crc(header, crc32fast::hash(&array)) {
+            return Ok(Err(e));
         }
         Ok(Ok(Copy {
             header: header.clone(),
             array,
+            same_as_primary: false,
+        }))
+    }
+
+    /// The entry array of a valid backup header, checked against its CRC and compared with
+    /// the valid `primary` array as it is read, in pieces through a buffer on the stack: a
+    /// backup next to a valid primary is never built into the table, so its bytes need no
+    /// allocation of their own (16 KiB, page faults and a mapping, on every run).
+    fn compare_entries(
+        &self,
+        src: &mut impl ReadAt,
+        header: Header,
+        primary: &[u8],
+    ) -> Result<Result<Copy>> {
+        // Header::parse bounded the array to MAX_ENTRY_ARRAY_BYTES inside the disk.
+        let len = header.entry_array_bytes() as usize;
+        let offset = header.entries_lba * u64::from(self.sector_size);
+        let mut chunk = [0u8; COMPARE_CHUNK];
+        let mut crc = crc32fast::Hasher::new();
+        let mut same = len == primary.len();
+        let mut at = 0;
+        while at < len {
+            let n = (len - at).min(COMPARE_CHUNK);
+            let piece = &mut chunk[..n];
+            src.read_exact_at(offset + at as u64, piece).map_err(|e| {
+                e.context(format!(
+                    "reading the GPT entry array at LBA {}",
+                    header.entries_lba
+                ))
+            })?;
+            crc.update(piece);
+            same = same
+                && primary
+                    .get(at..at + n)
+                    .is_some_and(|p| same_bytes(p, piece));
+            at += n;
+        }
+        if let Err(e) = check_entries_crc(&header, crc.finalize()) {
+            return Ok(Err(e));
+        }
+        Ok(Ok(Copy {
+            header,
+            array: Vec::new(),
+            same_as_primary: same,
         }))
     }
 }
 
-fn read_sector(src: &mut impl ReadAt, lba: u64, sector_size: u32) -> Result<Vec<u8>> {
-    let mut sector = vec![0u8; sector_size as usize];
+/// An entry array's CRC, as computed, against the one its header stores.
+fn check_entries_crc(header: &Header, computed: u32) -> Result<()> {
+    if computed == header.entries_crc {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Corrupt,
+        format!(
+            "GPT entry array at LBA {} (of the header at LBA {}): CRC mismatch (stored \
+             {:#010x}, computed {computed:#010x})",
+            header.entries_lba, header.my_lba, header.entries_crc
+        ),
+    ))
+}
+
+/// The pieces a backup entry array is compared in.
+const COMPARE_CHUNK: usize = 4096;
+
+/// The largest sector size [`check_sector_size`] lets through.
+const MAX_SECTOR: usize = 4096;
+
+/// Reads sector `lba` into `buf` (on the caller's stack: a run reads a handful of single
+/// sectors, each of which would otherwise be an allocation of its own).
+fn read_sector<'b>(
+    src: &mut impl ReadAt,
+    lba: u64,
+    sector_size: u32,
+    buf: &'b mut [u8; MAX_SECTOR],
+) -> Result<&'b [u8]> {
+    check_sector_size(sector_size)?;
+    let sector = buf.get_mut(..sector_size as usize).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Unsupported,
+            format!("sector size {sector_size} is larger than {MAX_SECTOR} bytes"),
+        )
+    })?;
     // Callers only ask for sectors inside the disk, whose size in bytes fits in 64 bits.
-    src.read_exact_at(lba * u64::from(sector_size), &mut sector)
+    src.read_exact_at(lba * u64::from(sector_size), sector)
         .map_err(|e| e.context(format!("reading LBA {lba}")))?;
     Ok(sector)
 }
@@ -384,7 +463,7 @@ fn difference(p: &Copy, b: &Copy) -> Option<String> {
             "{} entries of {} bytes vs {} of {}",
             ph.entry_count, ph.entry_size, bh.entry_count, bh.entry_size
         ));
-    } else if !same_bytes(&p.array, &b.array) {
+    } else if !b.same_as_primary {
         differences.push("partition entries".into());
     }
     (!differences.is_empty()).then(|| differences.join(", "))
@@ -407,7 +486,7 @@ fn word(bytes: &[u8]) -> u64 {
 
 /// The table of a valid copy, with the backup where the caller says it is.
 fn build(copy: Copy, alternate_lba: u64, backup_entries_lba: u64, disk: &Disk) -> Table {
-    let Copy { header, array } = copy;
+    let Copy { header, array, .. } = copy;
     let entries = entry::decode_array(&array, header.entry_size as usize);
     Table {
         sector_size: disk.sector_size,

@@ -212,6 +212,44 @@ fn hostile_locations_are_refused_with_their_values() {
 }
 
 #[test]
+fn a_backup_next_to_a_valid_primary_is_checked_and_compared_in_pieces() {
+    let mut table = Table::new(GUID, 64 << 20, 512).unwrap();
+    // Slot 100 is in the last 4 KiB piece of the 16 KiB array.
+    table.entries[100] = partition(4096, 8191, 7);
+    let mut other = table.clone();
+    other.entries[100].last_lba = 6143;
+    let with_backup_of = |backup: &Table| {
+        let mut disk = disk_with(&table, 64 << 20);
+        disk.write_pieces(&backup.pieces(None)[..2]).unwrap();
+        disk
+    };
+    let same = loaded(&mut with_backup_of(&table), 512);
+    assert!(same.notices.is_empty(), "{:?}", same.notices);
+    assert!(!same.needs_rewrite);
+    let differs = loaded(&mut with_backup_of(&other), 512);
+    assert_eq!(differs.table, table);
+    assert!(differs.needs_rewrite);
+    assert!(
+        differs.notices[0].contains("differs from the primary (partition entries)"),
+        "{:?}",
+        differs.notices
+    );
+    // A damaged backup array is found while it is compared.
+    let mut disk = disk_with(&table, 64 << 20);
+    disk.write_at(table.backup_entries_lba * 512 + 100 * 128 + 33, &[0x11])
+        .unwrap();
+    let damaged = loaded(&mut disk, 512);
+    assert_eq!(damaged.table, table);
+    assert!(damaged.needs_rewrite);
+    assert!(
+        damaged.notices[0].contains("The backup GPT is damaged or missing")
+            && damaged.notices[0].contains("CRC mismatch"),
+        "{:?}",
+        damaged.notices
+    );
+}
+
+#[test]
 fn every_sector_size_of_sector_size_option_round_trips() {
     for ss in [512, 1024, 2048, 4096] {
         let table = Table::new(GUID, 64 << 20, ss).unwrap();
