@@ -118,7 +118,7 @@ fn assert_pieces_match(what: &str, disk: &mut MemDisk, pieces: &[Piece]) {
     for piece in pieces {
         let on_disk = read_bytes(disk, piece.offset, piece.bytes.len());
         assert!(
-            on_disk == piece.bytes,
+            on_disk == *piece.bytes,
             "{what}: {} at byte {} differs",
             piece.what,
             piece.offset

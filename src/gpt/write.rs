@@ -1,5 +1,7 @@
 //! Serializing a table into the five writes that put it on disk.
 
+use std::rc::Rc;
+
 use super::entry;
 use super::mbr;
 use super::table::Table;
@@ -12,8 +14,8 @@ pub struct Piece {
     pub what: &'static str,
     /// Where they go, in bytes from the start of the disk.
     pub offset: u64,
-    /// The bytes to write.
-    pub bytes: Vec<u8>,
+    /// The bytes to write (shared: both entry arrays are the same bytes).
+    pub bytes: Rc<Vec<u8>>,
 }
 
 impl Table {
@@ -39,7 +41,7 @@ impl Table {
     /// wrap (tests use this to put invalid tables on disk).
     pub(crate) fn pieces(&self, old_lba0: Option<&[u8]>) -> [Piece; 5] {
         let ss = u64::from(self.sector_size);
-        let array = entry::encode_array(&self.entries, self.entry_size as usize);
+        let array = Rc::new(entry::encode_array(&self.entries, self.entry_size as usize));
         let (primary, backup) = self.headers(crc32fast::hash(&array));
         let sector = self.sector_size as usize;
         // validate() checked that (alternate_lba + 1) * ss fits in 64 bits, and every other
@@ -48,12 +50,12 @@ impl Table {
             Piece {
                 what: "backup entry array",
                 offset: self.backup_entries_lba.wrapping_mul(ss),
-                bytes: array.clone(),
+                bytes: Rc::clone(&array),
             },
             Piece {
                 what: "backup header",
                 offset: self.alternate_lba.wrapping_mul(ss),
-                bytes: backup.encode(sector),
+                bytes: Rc::new(backup.encode(sector)),
             },
             Piece {
                 what: "primary entry array",
@@ -63,12 +65,12 @@ impl Table {
             Piece {
                 what: "primary header",
                 offset: ss,
-                bytes: primary.encode(sector),
+                bytes: Rc::new(primary.encode(sector)),
             },
             Piece {
                 what: "protective MBR",
                 offset: 0,
-                bytes: mbr::build(old_lba0, sector, self.disk_sectors()),
+                bytes: Rc::new(mbr::build(old_lba0, sector, self.disk_sectors())),
             },
         ]
     }
