@@ -48,8 +48,8 @@ pub struct Request<'a> {
     pub plan: &'a Plan,
     pub definitions: &'a [Definition],
     /// The table read from the disk (repaired and relocated in memory), unless the plan
-    /// makes a new one.
-    pub old: Option<&'a Table>,
+    /// makes a new one. The new table is made from it in place (it is 20 KiB of entries).
+    pub old: Option<Table>,
     /// `--discard=`.
     pub discard: bool,
     /// The disk is a file created by this run (`--empty=create`): it holds only zeros.
@@ -66,7 +66,7 @@ struct SwapHeader {
 
 /// Writes the plan to the disk. Also used for a table that only needs repairing (a damaged
 /// copy, a backup header that is not at the end): the plan then changes nothing else.
-pub fn apply(r: &Request) -> Result<()> {
+pub fn apply(r: Request) -> Result<()> {
     let disk = r.disk;
     let new = table::build(r.old, r.plan, disk.size())?;
     let erase = erase::erase_list(r.plan, disk.size(), r.discard, r.fresh_file);

@@ -11,9 +11,9 @@ use crate::plan::{Activity, Plan};
 /// Foreign, dropped and deferred partitions leave their slots as they are. Existing entries
 /// keep everything but what the plan changes: their end (when grown), an empty name and an
 /// all-zero UUID.
-pub fn build(old: Option<&Table>, plan: &Plan, disk_bytes: u64) -> Result<Table> {
+pub fn build(old: Option<Table>, plan: &Plan, disk_bytes: u64) -> Result<Table> {
     let mut table = match old {
-        Some(t) if !plan.new_table => t.clone(),
+        Some(t) if !plan.new_table => t,
         _ => Table::new(plan.disk_guid, disk_bytes, sector_size(plan)?)?,
     };
     if (table.first_usable_lba, table.last_usable_lba)

@@ -264,11 +264,11 @@ pub fn execute(o: &Options, progress: &mut dyn Progress) -> Result<Finished> {
     for (phase, object) in progress::write_phases(&plan, &definitions) {
         progress.phase(phase, object.as_deref())?;
     }
-    apply::apply(&apply::Request {
+    apply::apply(apply::Request {
         disk: &disk,
         plan: &plan,
         definitions: &definitions,
-        old: start.existing().map(|l| &l.table),
+        old: start.into_existing().map(|l| l.table),
         discard: o.discard,
         fresh_file,
         paths: &paths,

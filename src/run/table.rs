@@ -55,6 +55,14 @@ impl Start {
             Start::New(_) => None,
         }
     }
+
+    /// The table read from the disk, if any, given up to be written anew.
+    pub fn into_existing(self) -> Option<Loaded> {
+        match self {
+            Start::Existing(loaded) => Some(loaded),
+            Start::New(_) => None,
+        }
+    }
 }
 
 /// Reads the disk's table and applies `--empty=`: a missing GPT is exit 77 with `refuse`; a
