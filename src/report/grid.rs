@@ -87,7 +87,7 @@ pub fn render(columns: &[Column], rows: &[Vec<Cell>], layout: &Layout) -> String
     let mut out = String::new();
     if layout.header {
         for (j, (column, &w)) in columns.iter().zip(&widths).enumerate() {
-            let text = aligned(column.header, w, column.align, layout.glyphs);
+            let (header, align) = (column.header, column.align);
             if layout.colors.enabled() {
                 if j > 0 {
                     out.push_str(HEADER_UNDERLINE);
@@ -95,13 +95,14 @@ pub fn render(columns: &[Column], rows: &[Vec<Cell>], layout: &Layout) -> String
                     out.push_str(RESET);
                 }
                 out.push_str(HEADER_UNDERLINE);
-                out.push_str(&text);
+                push_aligned(&mut out, header, w, align, layout.glyphs, false);
                 out.push_str(RESET);
             } else {
                 if j > 0 {
                     out.push(' ');
                 }
-                push_cell(&mut out, &text, j + 1 == columns.len());
+                let last = j + 1 == columns.len();
+                push_aligned(&mut out, header, w, align, layout.glyphs, last);
             }
         }
         out.push('\n');
@@ -114,17 +115,17 @@ pub fn render(columns: &[Column], rows: &[Vec<Cell>], layout: &Layout) -> String
                     out.push(' ');
                 }
                 let line = cell.lines.get(k).map_or("", String::as_str);
-                let text = aligned(line, w, column.align, layout.glyphs);
                 let paint = match (layout.colors, cell.paint) {
                     (ColorMode::Off, _) | (_, Paint::Plain) => "",
                     (mode, Paint::Grey) => mode.grey(),
                     (_, Paint::Underline) => UNDERLINE,
                 };
                 if paint.is_empty() {
-                    push_cell(&mut out, &text, j + 1 == columns.len());
+                    let last = j + 1 == columns.len();
+                    push_aligned(&mut out, line, w, column.align, layout.glyphs, last);
                 } else {
                     out.push_str(paint);
-                    out.push_str(&text);
+                    push_aligned(&mut out, line, w, column.align, layout.glyphs, false);
                     out.push_str(RESET);
                 }
             }
@@ -134,26 +135,39 @@ pub fn render(columns: &[Column], rows: &[Vec<Cell>], layout: &Layout) -> String
     out
 }
 
-/// An uncoloured cell; in the last column without its trailing blanks, as v262 prints it.
-fn push_cell(out: &mut String, text: &str, last: bool) {
-    if last {
-        out.push_str(text.trim_end_matches([' ', '\t', '\n', '\r']));
-    } else {
-        out.push_str(text);
+/// Appends `s` padded to `w` cells, or ellipsized when wider; with `last` (an uncoloured
+/// cell of the last column) without trailing blanks, as v262 prints it. An ellipsized cell
+/// is not padded even when a wide character left it one cell short (v262 prints `日…` in a
+/// 4-cell column). Written straight into `out`: a table is a few hundred cells.
+fn push_aligned(out: &mut String, s: &str, w: usize, align: Align, glyphs: Glyphs, last: bool) {
+    const BLANKS: [char; 4] = [' ', '\t', '\n', '\r'];
+    let cells = width(s);
+    if cells > w {
+        let cut = ellipsize(s, w, glyphs);
+        out.push_str(if last {
+            cut.trim_end_matches(BLANKS)
+        } else {
+            &cut
+        });
+        return;
     }
-}
-
-/// `s` padded to `w` cells, or ellipsized when wider. An ellipsized cell is not padded even
-/// when a wide character left it one cell short (v262 prints `日…` in a 4-cell column).
-fn aligned(s: &str, w: usize, align: Align, glyphs: Glyphs) -> String {
-    if width(s) > w {
-        return ellipsize(s, w, glyphs);
-    }
-    let pad = " ".repeat(w - width(s));
-    let s = s.to_owned();
+    let pad = w - cells;
+    let text = if last { s.trim_end_matches(BLANKS) } else { s };
     match align {
-        Align::Left => s + &pad,
-        Align::Right => pad + &s,
+        // Trailing padding is blanks too: the last column drops it.
+        Align::Left => {
+            out.push_str(text);
+            if !last {
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        // Padding in front of nothing but blanks is dropped with them.
+        Align::Right => {
+            if !(last && text.is_empty()) {
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+            out.push_str(text);
+        }
     }
 }
 

@@ -35,6 +35,10 @@ fn char_width(c: char) -> usize {
 
 /// Terminal cells `s` takes.
 pub fn width(s: &str) -> usize {
+    // Every wide range starts above ASCII: table cells are mostly ASCII.
+    if s.is_ascii() {
+        return s.len();
+    }
     s.chars().map(char_width).sum()
 }
 
