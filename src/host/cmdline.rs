@@ -156,13 +156,15 @@ pub fn read(sys: &System, in_initrd: bool) -> Result<Cmdline> {
         return Ok(Cmdline::parse(&text, in_initrd));
     }
     let path = sys.path(PROC_CMDLINE);
-    let bytes = read_bounded(&path, MAX_CMDLINE_BYTES)?.ok_or_else(|| {
+    read_bounded(&path, MAX_CMDLINE_BYTES, |bytes| {
+        Cmdline::parse(&String::from_utf8_lossy(bytes), in_initrd)
+    })?
+    .ok_or_else(|| {
         Error::io(
             format!("reading {}", path.display()),
             std::io::Error::from(std::io::ErrorKind::NotFound),
         )
-    })?;
-    Ok(Cmdline::parse(&String::from_utf8_lossy(&bytes), in_initrd))
+    })
 }
 
 /// Compares command-line keys with `-` and `_` equal.
@@ -176,7 +178,8 @@ fn keys_equal(a: &str, b: &str) -> bool {
 /// for the whole line, not one per word).
 fn split_words(text: &str) -> (String, Vec<Range<usize>>) {
     let mut joined = String::with_capacity(text.len());
-    let mut words = Vec::new();
+    // Quotes only join blank-separated pieces: there are no more words than pieces.
+    let mut words = Vec::with_capacity(text.split_ascii_whitespace().count());
     let mut word_start = None;
     let mut quote = None;
     for c in text.chars() {

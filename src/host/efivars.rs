@@ -78,10 +78,11 @@ pub fn variable_path(dir: &Path, name: &str, vendor: Uuid) -> PathBuf {
 /// Reads a variable; `None` if it does not exist or is uncommitted.
 pub fn read_variable(dir: &Path, name: &str, vendor: Uuid) -> Result<Option<Variable>> {
     let path = variable_path(dir, name, vendor);
-    match read_bounded(&path, MAX_PAYLOAD_BYTES + 4)? {
+    match read_bounded(&path, MAX_PAYLOAD_BYTES + 4, Variable::parse)? {
         None => Ok(None),
-        Some(bytes) => Variable::parse(&bytes)
-            .map_err(|e| e.context(format!("EFI variable {}", path.display()))),
+        Some(variable) => {
+            variable.map_err(|e| e.context(format!("EFI variable {}", path.display())))
+        }
     }
 }
 

@@ -35,9 +35,9 @@ pub fn parse_machine_id(bytes: &[u8]) -> Result<Option<Uuid>> {
 /// Reads `<root>/etc/machine-id`; `None` if it is missing or not set.
 pub fn read_machine_id(root: &Path) -> Result<Option<Uuid>> {
     let path = root.join(MACHINE_ID);
-    match read_bounded(&path, 64)? {
+    match read_bounded(&path, 64, parse_machine_id)? {
         None => Ok(None),
-        Some(bytes) => parse_machine_id(&bytes).map_err(|e| e.context(path.display().to_string())),
+        Some(id) => id.map_err(|e| e.context(path.display().to_string())),
     }
 }
 
@@ -53,13 +53,14 @@ pub fn parse_boot_id(bytes: &[u8]) -> Result<Uuid> {
 /// Reads the ID of the current boot from `/proc/sys/kernel/random/boot_id`.
 pub fn read_boot_id(sys: &System) -> Result<Uuid> {
     let path = sys.path(BOOT_ID);
-    let bytes = read_bounded(&path, 64)?.ok_or_else(|| {
-        Error::io(
-            format!("reading {}", path.display()),
-            std::io::Error::from(std::io::ErrorKind::NotFound),
-        )
-    })?;
-    parse_boot_id(&bytes).map_err(|e| e.context(path.display().to_string()))
+    read_bounded(&path, 64, parse_boot_id)?
+        .ok_or_else(|| {
+            Error::io(
+                format!("reading {}", path.display()),
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            )
+        })?
+        .map_err(|e| e.context(path.display().to_string()))
 }
 
 /// The host name (`uname -n`), as systemd's `%H` specifier sees it.

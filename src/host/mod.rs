@@ -88,35 +88,60 @@ fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// Reads a whole small file, refusing files over `max` bytes; `None` if it does not exist.
-fn read_bounded(path: &Path, max: usize) -> Result<Option<Vec<u8>>> {
+/// Reads a whole small file, refusing files over `max` bytes, and hands its bytes to `parse`;
+/// `None` if it does not exist.
+///
+/// A file that fits in [`STACK_READ`] bytes (a command line, an ID, os-release) is read into
+/// a buffer on the stack with one read(2), and costs no allocation at all; a growing heap
+/// buffer took a read per doubling from 32 bytes (procfs reports no size) and as many
+/// reallocations.
+fn read_bounded<T>(path: &Path, max: usize, parse: impl FnOnce(&[u8]) -> T) -> Result<Option<T>> {
     let mut file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
     };
-    // Through a buffer on the stack: these files (a command line, an ID, os-release) are
-    // read with one read(2) and kept in one allocation of their size, where a growing
-    // buffer took a read per doubling from 32 bytes and as many reallocations.
-    let mut chunk = [0u8; 4096];
-    let mut bytes = Vec::new();
-    loop {
-        let n = match file.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
+    let mut read = |buf: &mut [u8]| loop {
+        match file.read(buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
-        };
-        if n > max - bytes.len() {
-            return Err(Error::new(
-                ErrorKind::Corrupt,
-                format!("{}: larger than {max} bytes", path.display()),
-            ));
+            other => return other.map_err(|e| Error::io(format!("reading {}", path.display()), e)),
         }
-        bytes.extend_from_slice(&chunk[..n]);
+    };
+    let too_big = || {
+        Error::new(
+            ErrorKind::Corrupt,
+            format!("{}: larger than {max} bytes", path.display()),
+        )
+    };
+    let mut chunk = [0u8; STACK_READ];
+    let mut n = 0;
+    // Fill the stack buffer; a file that ends inside it is parsed from there.
+    while n < chunk.len() {
+        match read(&mut chunk[n..])? {
+            0 if n > max => return Err(too_big()),
+            0 => return Ok(Some(parse(&chunk[..n]))),
+            got => n += got,
+        }
     }
-    Ok(Some(bytes))
+    let mut bytes = chunk.to_vec();
+    loop {
+        let got = read(&mut chunk)?;
+        if got == 0 {
+            break;
+        }
+        if bytes.len() + got > max {
+            return Err(too_big());
+        }
+        bytes.extend_from_slice(&chunk[..got]);
+    }
+    if bytes.len() > max {
+        return Err(too_big());
+    }
+    Ok(Some(parse(&bytes)))
 }
+
+/// The size of [`read_bounded`]'s stack buffer.
+const STACK_READ: usize = 4096;
 
 #[cfg(test)]
 mod tests {
@@ -154,13 +179,23 @@ mod tests {
         let scratch = test_dir::TestDir::new("host-read");
         let dir = scratch.path();
         let file = scratch.write("f", b"12345");
-        assert_eq!(
-            read_bounded(&file, 5).unwrap().as_deref(),
-            Some(&b"12345"[..])
-        );
-        let e = read_bounded(&file, 4).unwrap_err();
+        let read = |path: &Path, max| read_bounded(path, max, <[u8]>::to_vec);
+        assert_eq!(read(&file, 5).unwrap().as_deref(), Some(&b"12345"[..]));
+        let e = read(&file, 4).unwrap_err();
         assert!(e.to_string().ends_with("larger than 4 bytes"), "{e}");
-        assert_eq!(read_bounded(&dir.join("missing"), 4).unwrap(), None);
-        assert!(read_bounded(dir, 4).is_err());
+        assert_eq!(read(&dir.join("missing"), 4).unwrap(), None);
+        assert!(read(dir, 4).is_err());
+        // Past the stack buffer: read on into the heap, bounded the same way.
+        let big: Vec<u8> = (0..3 * STACK_READ + 7).map(|i| i as u8).collect();
+        let file = scratch.write("big", &big);
+        assert_eq!(read(&file, big.len()).unwrap(), Some(big.clone()));
+        let e = read(&file, big.len() - 1).unwrap_err();
+        assert!(e.to_string().ends_with("bytes"), "{e}");
+        let exact = scratch.write("exact", &big[..STACK_READ]);
+        assert_eq!(
+            read(&exact, STACK_READ).unwrap().as_deref(),
+            Some(&big[..STACK_READ])
+        );
+        assert!(read(&exact, STACK_READ - 1).is_err());
     }
 }

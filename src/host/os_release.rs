@@ -72,8 +72,8 @@ impl OsRelease {
 pub fn read(root: &Path) -> Result<Option<OsRelease>> {
     for relative in ["etc/os-release", "usr/lib/os-release"] {
         let path = resolve_in_root(root, &root.join(relative));
-        if let Some(bytes) = read_bounded(&path, MAX_OS_RELEASE_BYTES)? {
-            return Ok(Some(OsRelease::parse(&bytes)));
+        if let Some(os) = read_bounded(&path, MAX_OS_RELEASE_BYTES, OsRelease::parse)? {
+            return Ok(Some(os));
         }
     }
     Ok(None)
