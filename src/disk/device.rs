@@ -154,6 +154,25 @@ impl Disk {
         }
     }
 
+    /// Reads and writes an image file's table with `sector_size`-byte sectors (found from
+    /// the table on it) instead of 512. Block devices keep theirs (the kernel's, or
+    /// `--sector-size=`): for them this is an error.
+    pub fn set_image_sector_size(&mut self, sector_size: u32) -> Result<()> {
+        if self.is_block_device() || !SECTOR_SIZES.contains(&sector_size) {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "{}: cannot use {sector_size}-byte sectors for it",
+                    self.path.display()
+                ),
+            ));
+        }
+        self.sector_size = sector_size;
+        self.device_sector_size = sector_size;
+        self.physical_sector_size = sector_size;
+        Ok(())
+    }
+
     /// Locks and measures an opened block device node.
     fn from_block_device(
         file: File,
@@ -515,6 +534,17 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Usage);
         let err = disk.write_all_at(0, b"x").unwrap_err();
         assert!(err.to_string().starts_with("writing "), "{err}");
+        // The size found from the table on an image replaces 512 after opening.
+        let mut disk = Disk::open(path, Access::ReadOnly, None).unwrap();
+        assert_eq!(disk.sector_size(), 512);
+        disk.set_image_sector_size(4096).unwrap();
+        assert_eq!(
+            (disk.sector_size(), disk.device_sector_size()),
+            (4096, 4096)
+        );
+        let err = disk.set_image_sector_size(1000).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        assert_eq!(disk.sector_size(), 4096);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::usage;
 use crate::apply;
 use crate::cli::{Options, SizeArg};
 use crate::config::definition::Definition;
-use crate::disk::{Access, Disk};
+use crate::disk::Disk;
 use crate::error::{Error, Result};
 use crate::gpt::{self, Table};
 use crate::plan::{self, DiskLayout, PlanOptions};
@@ -31,11 +31,10 @@ pub fn create(path: &Path) -> Result<()> {
         .map_err(|e| Error::io(format!("creating {}", path.display()), e))
 }
 
-/// The sector size a GPT on the image was written for, as v262 probes image files given
-/// without `--sector-size=`; `None` (512) when there is no table.
-pub fn detect_sector_size(path: &Path) -> Result<Option<u32>> {
-    let disk = Disk::open(path, Access::ReadOnly, None)?;
-    let mut reader = &disk;
+/// The sector size a GPT on the opened image was written for, as v262 probes image files
+/// given without `--sector-size=`; `None` (512) when there is no table.
+pub fn detect_sector_size(disk: &Disk) -> Result<Option<u32>> {
+    let mut reader = disk;
     gpt::detect_sector_size(&mut reader, disk.size())
 }
 

@@ -179,12 +179,13 @@ pub fn execute(o: &Options, progress: &mut dyn Progress) -> Result<Finished> {
     } else {
         Access::ReadWrite
     };
-    let sector_size = match (&located, o.sector_size) {
-        (_, Some(size)) => Some(size),
-        (Located::Image(path), None) => image::detect_sector_size(path)?,
-        (Located::Device { .. }, None) => None,
-    };
-    let mut disk = Disk::open(located.path(), access, sector_size)?;
+    let mut disk = Disk::open(located.path(), access, o.sector_size)?;
+    if let (Located::Image(_), None) = (&located, o.sector_size) {
+        // Through the disk just opened, not an opening of its own.
+        if let Some(size) = image::detect_sector_size(&disk)? {
+            disk.set_image_sector_size(size)?;
+        }
+    }
     if disk.is_block_device() {
         options.default_fs_sector_size = u64::from(disk.device_sector_size());
     }
