@@ -66,37 +66,57 @@ fn scale(at: u64, cells: usize, total: u64) -> usize {
     usize::try_from(cell).unwrap_or(cells)
 }
 
+/// What a tree line shows at a cell of the bar.
+#[derive(Debug, Clone, Copy)]
+enum Mark {
+    /// A partition that starts here and is labelled further down.
+    Vertical,
+    /// The partition of row `row`, labelled on this line after `corner`.
+    Label { corner: &'static str, row: usize },
+}
+
 /// Line `i` labels partition `n - 1 - i` (the last partition first) and draws a vertical
 /// for every partition before it. Partitions after it are not drawn on that line. A
 /// partition starting one cell after another one's vertical is hidden behind the glyph's
-/// blank half, as in v262.
+/// blank half, as in v262. One line buffer serves every line and nothing is copied into
+/// it: a table of a hundred partitions draws as many lines, each with up to a hundred
+/// verticals.
 fn tree_lines(out: &mut String, rows: &[Row], starts: &[usize], cells: usize, glyphs: Glyphs) {
     let n = rows.len();
+    let mut line: Vec<Option<Mark>> = vec![None; cells];
     for i in 0..n {
         let labelled = n - 1 - i;
-        let mut line: Vec<Option<String>> = vec![None; cells];
-        for (j, row) in rows.iter().enumerate().take(labelled + 1) {
-            let Some(slot) = line.get_mut(starts[j]) else {
+        line.fill(None);
+        for (j, &start) in starts.iter().enumerate().take(labelled + 1) {
+            let Some(slot) = line.get_mut(start) else {
                 continue;
             };
             *slot = Some(if j < labelled {
-                glyphs.tree_vertical().to_owned()
+                Mark::Vertical
             } else {
-                let corner = if slot.as_deref() == Some(glyphs.tree_vertical()) {
+                let corner = if matches!(slot, Some(Mark::Vertical)) {
                     glyphs.tree_branch()
                 } else {
                     glyphs.tree_right()
                 };
-                format!("{corner} {}", row.hint())
+                Mark::Label { corner, row: j }
             });
         }
         out.push(' ');
         let mut at = 0;
-        while at < cells {
-            match &line[at] {
-                Some(text) => {
-                    out.push_str(text);
-                    at += width(text).max(1);
+        while let Some(&mark) = line.get(at) {
+            match mark {
+                Some(Mark::Vertical) => {
+                    let vertical = glyphs.tree_vertical();
+                    out.push_str(vertical);
+                    at += width(vertical).max(1);
+                }
+                Some(Mark::Label { corner, row }) => {
+                    let hint = rows.get(row).map_or("", Row::hint);
+                    out.push_str(corner);
+                    out.push(' ');
+                    out.push_str(hint);
+                    at += width(corner) + 1 + width(hint);
                 }
                 None => {
                     out.push(' ');
