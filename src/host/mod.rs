@@ -96,6 +96,24 @@ fn parse_bool(s: &str) -> Option<bool> {
 /// buffer took a read per doubling from 32 bytes (procfs reports no size) and as many
 /// reallocations.
 fn read_bounded<T>(path: &Path, max: usize, parse: impl FnOnce(&[u8]) -> T) -> Result<Option<T>> {
+    let mut chunk = [0u8; STACK_READ];
+    Ok(match read_into(path, max, &mut chunk)? {
+        None => None,
+        Some(Contents::InChunk(n)) => Some(parse(chunk.get(..n).unwrap_or_default())),
+        Some(Contents::Heap(bytes)) => Some(parse(&bytes)),
+    })
+}
+
+/// Where [`read_into`] left a file's bytes.
+enum Contents {
+    /// The first `n` bytes of the stack buffer.
+    InChunk(usize),
+    /// A file larger than the stack buffer.
+    Heap(Vec<u8>),
+}
+
+/// The reading half of [`read_bounded`], kept out of its instances (one per parser).
+fn read_into(path: &Path, max: usize, chunk: &mut [u8; STACK_READ]) -> Result<Option<Contents>> {
     let mut file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -113,19 +131,18 @@ fn read_bounded<T>(path: &Path, max: usize, parse: impl FnOnce(&[u8]) -> T) -> R
             format!("{}: larger than {max} bytes", path.display()),
         )
     };
-    let mut chunk = [0u8; STACK_READ];
     let mut n = 0;
     // Fill the stack buffer; a file that ends inside it is parsed from there.
     while n < chunk.len() {
         match read(&mut chunk[n..])? {
             0 if n > max => return Err(too_big()),
-            0 => return Ok(Some(parse(&chunk[..n]))),
+            0 => return Ok(Some(Contents::InChunk(n))),
             got => n += got,
         }
     }
     let mut bytes = chunk.to_vec();
     loop {
-        let got = read(&mut chunk)?;
+        let got = read(chunk)?;
         if got == 0 {
             break;
         }
@@ -137,7 +154,7 @@ fn read_bounded<T>(path: &Path, max: usize, parse: impl FnOnce(&[u8]) -> T) -> R
     if bytes.len() > max {
         return Err(too_big());
     }
-    Ok(Some(parse(&bytes)))
+    Ok(Some(Contents::Heap(bytes)))
 }
 
 /// The size of [`read_bounded`]'s stack buffer.
