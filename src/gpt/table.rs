@@ -198,18 +198,9 @@ impl Table {
 
     fn validate_entries(&self) -> Result<()> {
         let mut problems = Vec::new();
-        let in_range = |e: &Entry| {
-            e.first_lba <= e.last_lba
-                && e.first_lba >= self.first_usable_lba
-                && e.last_lba <= self.last_usable_lba
-        };
-        // One list of the used slots serves all three checks, sorted anew for each: a table
-        // is validated several times per run, and each list was an allocation of its own.
-        let mut used: Vec<usize> = (0..self.entries.len())
-            .filter(|&i| self.entries[i].is_used())
-            .collect();
-        for &i in &used {
-            let e = &self.entries[i];
+        let used = || self.entries.iter().enumerate().filter(|(_, e)| e.is_used());
+        let mut in_range = Vec::with_capacity(used().count());
+        for (i, e) in used() {
             if e.first_lba > e.last_lba {
                 problems.push(format!(
                     "partition {} ends before it starts (first LBA {}, last LBA {})",
@@ -217,7 +208,7 @@ impl Table {
                     e.first_lba,
                     e.last_lba
                 ));
-            } else if !in_range(e) {
+            } else if e.first_lba < self.first_usable_lba || e.last_lba > self.last_usable_lba {
                 problems.push(format!(
                     "partition {} (LBA {}..={}) lies outside the usable range (LBA {}..={})",
                     i + 1,
@@ -226,29 +217,25 @@ impl Table {
                     self.first_usable_lba,
                     self.last_usable_lba
                 ));
+            } else {
+                in_range.push((i, e));
             }
         }
         // Sorted by start, a partition overlaps a later one exactly when that one starts
         // before the furthest end seen so far.
-        used.sort_by_key(|&i| (self.entries[i].first_lba, i));
+        in_range.sort_by_key(|&(i, e)| (e.first_lba, i));
         let mut furthest: Option<(usize, &Entry)> = None;
-        for &i in &used {
-            let e = &self.entries[i];
-            if !in_range(e) {
-                continue;
-            }
+        for &(i, e) in &in_range {
             if let Some((j, f)) = furthest {
                 if e.first_lba <= f.last_lba {
-                    let (first, second) = (j.min(i), j.max(i));
-                    let (a, b) = (&self.entries[first], &self.entries[second]);
                     problems.push(format!(
                         "partitions {} (LBA {}..={}) and {} (LBA {}..={}) overlap",
-                        first + 1,
-                        a.first_lba,
-                        a.last_lba,
-                        second + 1,
-                        b.first_lba,
-                        b.last_lba,
+                        j.min(i) + 1,
+                        self.entries[j.min(i)].first_lba,
+                        self.entries[j.min(i)].last_lba,
+                        j.max(i) + 1,
+                        self.entries[j.max(i)].first_lba,
+                        self.entries[j.max(i)].last_lba,
                     ));
                 }
                 if e.last_lba <= f.last_lba {
@@ -257,17 +244,19 @@ impl Table {
             }
             furthest = Some((i, e));
         }
-        used.retain(|&i| !self.entries[i].unique_guid.is_nil());
-        used.sort_by_key(|&i| (self.entries[i].unique_guid, i));
-        for pair in used.windows(2) {
-            if let [i, j] = *pair
-                && self.entries[i].unique_guid == self.entries[j].unique_guid
+        let mut guids: Vec<(Uuid, usize)> = used()
+            .filter(|(_, e)| !e.unique_guid.is_nil())
+            .map(|(i, e)| (e.unique_guid, i))
+            .collect();
+        guids.sort();
+        for pair in guids.windows(2) {
+            if let [(a, i), (b, j)] = pair
+                && a == b
             {
                 problems.push(format!(
-                    "partitions {} and {} have the same unique GUID {}",
+                    "partitions {} and {} have the same unique GUID {a}",
                     i + 1,
-                    j + 1,
-                    self.entries[i].unique_guid
+                    j + 1
                 ));
             }
         }
