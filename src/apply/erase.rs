@@ -52,26 +52,31 @@ impl Range {
         self.offset < other.end() && other.offset < self.end()
     }
 
-    /// The parts of `self` outside every range of `cut`.
+    /// The parts of `self` outside every range of `cut`. Only a cut that overlaps a part
+    /// splits anything: a range is cut against every partition on the disk, and building
+    /// new lists for all of them (100 partitions, 20 new ones: 5 million instructions) is
+    /// what this once did.
     fn minus(self, cut: &[Range]) -> Vec<Range> {
         let mut parts = vec![self];
+        let mut split = Vec::new();
         for c in cut {
-            parts = parts
-                .into_iter()
-                .flat_map(|p| {
-                    if !p.overlaps(c) {
-                        return vec![p];
-                    }
-                    let mut rest = Vec::new();
-                    if p.offset < c.offset {
-                        rest.push(Range::new(p.offset, c.offset - p.offset));
-                    }
-                    if c.end() < p.end() {
-                        rest.push(Range::new(c.end(), p.end() - c.end()));
-                    }
-                    rest
-                })
-                .collect();
+            if !parts.iter().any(|p| p.overlaps(c)) {
+                continue;
+            }
+            split.clear();
+            for p in &parts {
+                if !p.overlaps(c) {
+                    split.push(*p);
+                    continue;
+                }
+                if p.offset < c.offset {
+                    split.push(Range::new(p.offset, c.offset - p.offset));
+                }
+                if c.end() < p.end() {
+                    split.push(Range::new(c.end(), p.end() - c.end()));
+                }
+            }
+            std::mem::swap(&mut parts, &mut split);
         }
         parts.retain(|p| p.len > 0);
         parts
