@@ -5,8 +5,9 @@
 # dracut-core and udev (a dracut/systemd initrd) for the boot tests, systemd
 # (systemd-analyze, systemd-socket-activate for the unit tests), and virt-firmware
 # from PyPI in a venv (qemu-tests/work/venv: seeds OVMF's EFI variables); debootstrap for
-# the reference chroot; hyperfine, cloud-guest-utils (growpart) and GNU time for bench/run.sh.
-# Rust: the musl target for the static binary, nightly + cargo-fuzz to build the fuzz targets.
+# the reference chroot; hyperfine, cloud-guest-utils (growpart), GNU time and strace for
+# bench/run.sh. Rust: the musl target for the static binary, nightly + cargo-fuzz to build the
+# fuzz targets, cargo-bloat for bench/run.sh.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -35,5 +36,7 @@ rustup target list --installed | grep -qx x86_64-unknown-linux-musl ||
     rustup target add x86_64-unknown-linux-musl
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+# bench/run.sh: what each crate contributes to the binary.
+command -v cargo-bloat >/dev/null || cargo install --locked cargo-bloat
 
 "$here/oracle/setup.sh"
