@@ -4,7 +4,10 @@
 # in one run. Builds the static release binary, checks that every tool did the job once,
 # times each with hyperfine (RUNS runs, a fresh sparse copy of the input before each), then
 # measures peak RSS (GNU time), system calls (strace -c), bytes read and written (strace)
-# and the binary's size (cargo bloat). Writes bench/RESULTS.md; raw data in bench/out/.
+# and the binary's size (cargo bloat), and the floor: what starting any process costs here (a
+# static hello-world; /bin/true inside the reference's chroot). Writes bench/RESULTS.md (with
+# bench/notes.md, the analysis, at the end); raw data in bench/out/ (not committed). Leaves no
+# loop device, image or mount behind.
 #
 # Usage: sudo bench/run.sh [RUNS]        (after tests/setup.sh; RUNS >= 20, default 20)
 # BENCH_DIR: the scratch directory (default /dev/shm/repart-bench; it must be on tmpfs:
@@ -30,7 +33,9 @@ done
 [ -x "$host_repart" ] || die "$host_repart is missing"
 "$oracle" --version >/dev/null || die "the reference is missing: run tests/setup.sh"
 [ "$(stat -f -c %T "$(dirname "$work")")" = tmpfs ] || die "BENCH_DIR must be on tmpfs"
-command -v cargo-bloat >/dev/null || cargo install --locked --quiet cargo-bloat
+command -v cargo-bloat >/dev/null || die "cargo-bloat is missing: run tests/setup.sh"
+rustup target list --installed | grep -qx x86_64-unknown-linux-musl ||
+    die "the musl target is missing: run tests/setup.sh"
 
 loops=()
 cleanup() {
@@ -40,6 +45,7 @@ cleanup() {
     rmdir "/opt/repart-oracle$work" 2>/dev/null || true
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 rm -rf --one-file-system "$work" "$out"
 mkdir -p "$work/in" "$out"
 cd "$work"
@@ -99,16 +105,17 @@ cp --sparse=always in/grown.img first-boot.img
 sfdisk -d first-boot.img | sed '/^device:/d; s/^first-boot\.img/w.img/' >first-boot.sfdisk
 rm first-boot.img
 
-# Loop devices with partition scanning on, so that the tools tell the kernel (BLKPG).
-attach() {
+# Loop devices with partition scanning on, so that the tools tell the kernel (BLKPG). Attached
+# here, not in a command substitution: the cleanup must see them in `loops`.
+attach() { # IMAGE BACKING VARIABLE
     cp --sparse=always "$1" "$2"
     local dev
     dev=$(losetup -P -f --show "$2")
     loops+=("$dev")
-    echo "$dev"
+    printf -v "$3" '%s' "$dev"
 }
-loop_grow=$(attach in/grown.img loop-grow.img)
-loop_boot=$(attach in/grown.img loop-boot.img)
+attach in/grown.img loop-grow.img loop_grow
+attach in/grown.img loop-boot.img loop_boot
 
 # One case: its name, title, job (for verify.py), the prepare command and the tools.
 # Each tool is "name|command"; commands run from $work, with relative paths, so the
@@ -193,7 +200,7 @@ inside_prep() { echo "${prep[$1]}" | sed "s|^$prepare |$work/bin/prepare.sh |"; 
 echo "== time (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 cut -d' ' -f1-3 /proc/loadavg >"$out/load-before"
 for c in "${cases[@]}"; do
-    args=(-N --warmup 3 --runs "$runs" -i --export-json "$out/$c.json" --style basic)
+    args=(-N --warmup 10 --runs "$runs" -i --export-json "$out/$c.json" --style basic)
     while IFS='|' read -r name cmd; do
         [ -n "$name" ] || continue
         args+=(--prepare "${prep[$c]}" --command-name "$name" "$cmd")
@@ -201,12 +208,25 @@ for c in "${cases[@]}"; do
     done <<<"${tools[$c]}"
     echo "-- $c: ${title[$c]}"
     hyperfine "${args[@]}" 2>/dev/null | grep -E '^(Benchmark|  Time)'
-    REPART_ORACLE_CMD=$work/bin/hyperfine "$oracle" -N --warmup 3 --runs "$runs" -i \
+    REPART_ORACLE_CMD=$work/bin/hyperfine "$oracle" -N --warmup 10 --runs "$runs" -i \
         --export-json "$work/inside.json" --style basic --prepare "$(inside_prep "$c")" \
         --command-name "systemd-repart 262, timed inside the chroot" \
         "systemd-repart $reference_cmd" 2>/dev/null | grep -E '^(Benchmark|  Time)'
     mv inside.json "$out/$c-inside.json"
 done
+echo "-- floor: starting a process"
+# A static musl hello-world is the least any tool run here can take; --version is our own
+# start-up; /bin/true timed inside the chroot is the same floor for the reference there.
+printf 'fn main() {\n    println!("hello");\n}\n' >hello.rs
+rustc -O -C panic=abort -C strip=symbols --target x86_64-unknown-linux-musl hello.rs -o hello
+file hello | grep -q 'static' || die "the hello-world is not static"
+hyperfine -N --warmup 20 --runs $((runs * 5)) --export-json "$out/floor.json" --style basic \
+    --command-name "static hello-world" "$work/hello" \
+    --command-name "repart-rs --version" "$repart --version" 2>/dev/null | grep -E '^(Benchmark|  Time)'
+REPART_ORACLE_CMD=$work/bin/hyperfine "$oracle" -N --warmup 20 --runs $((runs * 5)) \
+    --export-json "$work/inside.json" --style basic --command-name "/bin/true in the chroot" \
+    /bin/true 2>/dev/null | grep -E '^(Benchmark|  Time)'
+mv inside.json "$out/floor-inside.json"
 cut -d' ' -f1-3 /proc/loadavg >"$out/load-after"
 
 echo "== peak RSS, system calls, bytes read and written"
@@ -290,5 +310,8 @@ for c in "${cases[@]}"; do
 done >"$out/commands.txt"
 
 python3 "$bench/report.py" "$out" >"$bench/RESULTS.md"
+cleanup
+trap - EXIT
+if losetup -a | grep -F "$work/"; then die "loop devices left attached (above)"; fi
 echo "== wrote $bench/RESULTS.md"
 [ "$failed" = 0 ] || die "a tool did not do its job (see the verify table)"
