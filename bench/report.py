@@ -121,6 +121,13 @@ def main():
     ours_rss = max(int(stats[k][0]) for k in stats if k[1] == OURS)
     ours_sleeps = sum(int(stats[k][2]) for k in stats if k[1] == OURS)
     c1, c5 = net_median(timing, "c1", OURS), net_median(timing, "c5", OURS)
+    pooled = {}
+    for c in ("c1", "c5"):
+        times = []
+        for round in range(1, 6):
+            with open(os.path.join(out, f"size-{c}-{round}.json")) as f:
+                times += json.load(f)["results"][0]["times"]
+        pooled[c] = (statistics.median(times), len(times))
     binary = int(sizes[OURS][0])
     reference_c1 = net_median(timing, "c1", REFERENCE)
     inside_c1 = net_median(timing, "c1", INSIDE)
@@ -133,13 +140,16 @@ def main():
         ("≥ 300× faster than growpart on case 1",
          net_median(timing, "c1", "growpart") / c1 >= 300,
          f"{net_median(timing, 'c1', 'growpart') / c1:.0f}×"),
-        ("static binary ≤ 1 MiB", binary <= MIB, f"{binary} bytes ({binary / MIB:.2f} MiB)"),
+        ("static binary ≤ 1 MiB", binary <= MIB, f"{binary} bytes ({binary / MIB:.3f} MiB)"),
         ("peak RSS ≤ 2 MiB (every case)", ours_rss <= 2048, f"{ours_rss} KiB at most"),
         # "Within 10%" is one-sided: the run time must not grow with the disk size. A 16 TiB
         # run that comes out faster than the 20 GiB one is noise, not a miss.
-        ("case 5 (16 TiB) at most 10% slower than case 1 (20 GiB): c5 ≤ 1.10 × c1",
-         c5 <= 1.10 * c1,
-         f"{milliseconds(c5)} ms vs {milliseconds(c1)} ms ({(c5 / c1 - 1) * 100:+.1f}%)"),
+        ("case 5 (16 TiB) at most 10% slower than case 1 (20 GiB): c5 ≤ 1.10 × c1, repart-rs "
+         "alone, five alternating rounds pooled",
+         pooled["c5"][0] <= 1.10 * pooled["c1"][0],
+         f"{milliseconds(pooled['c5'][0])} ms vs {milliseconds(pooled['c1'][0])} ms "
+         f"({(pooled['c5'][0] / pooled['c1'][0] - 1) * 100:+.1f}%, {pooled['c1'][1]} runs each); "
+         f"in the case tables {milliseconds(c5)} vs {milliseconds(c1)} ms"),
         ("no fixed sleeps (no nanosleep/clock_nanosleep in any case)", ours_sleeps == 0,
          f"{ours_sleeps} sleep calls"),
     ]
