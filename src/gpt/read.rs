@@ -99,7 +99,7 @@ pub fn read(src: &mut impl ReadAt, disk_bytes: u64, sector_size: u32) -> Result<
     let mut needs_rewrite = false;
 
     let (primary_alternate, primary) = match disk.header(src, 1)? {
-        Ok(header) => (Some(header.alternate_lba), disk.entries(src, &header)?),
+        Ok(header) => (Some(header.alternate_lba), disk.entries(src, header, None)?),
         Err(e) => (None, Err(e)),
     };
     // The backup: at the primary's alternate LBA if the primary header can be trusted
@@ -114,10 +114,7 @@ pub fn read(src: &mut impl ReadAt, disk_bytes: u64, sector_size: u32) -> Result<
     let mut backup = None;
     for lba in backup_lbas {
         let found = match disk.header(src, lba)? {
-            Ok(header) => match primary_array {
-                Some(primary) => disk.compare_entries(src, header, primary)?,
-                None => disk.entries(src, &header)?,
-            },
+            Ok(header) => disk.entries(src, header, primary_array)?,
             Err(e) => Err(e),
         };
         match found {
@@ -337,46 +334,27 @@ impl Disk {
         Ok(Header::parse(sector, lba, self.sectors, self.sector_size))
     }
 
-    /// The entry array of a valid header, checked against its CRC.
-    fn entries(&self, src: &mut impl ReadAt, header: &Header) -> Result<Result<Copy>> {
-        // Header::parse bounded the array to MAX_ENTRY_ARRAY_BYTES inside the disk.
-        let mut array = vec![0u8; header.entry_array_bytes() as usize];
-        let offset = header.entries_lba * u64::from(self.sector_size);
-        src.read_exact_at(offset, &mut array).map_err(|e| {
-            e.context(format!(
-                "reading the GPT entry array at LBA {}",
-                header.entries_lba
-            ))
-        })?;
-        if let Err(e) = check_entries_crc(header, crc32fast::hash(&array)) {
-            return Ok(Err(e));
-        }
-        Ok(Ok(Copy {
-            header: header.clone(),
-            array,
-            same_as_primary: false,
-        }))
-    }
-
-    /// The entry array of a valid backup header, checked against its CRC and compared with
-    /// the valid `primary` array as it is read, in pieces through a buffer on the stack: a
-    /// backup next to a valid primary is never built into the table, so its bytes need no
-    /// allocation of their own (16 KiB, page faults and a mapping, on every run).
-    fn compare_entries(
+    /// The entry array of a valid header, checked against its CRC as it is read in pieces
+    /// through a buffer on the stack. Given `primary` (the valid primary's array: this is a
+    /// backup), the bytes are only compared with it and not kept: a backup next to a valid
+    /// primary is never built into the table, so it needs no allocation of its own (16 KiB,
+    /// page faults and a mapping, on every run).
+    fn entries(
         &self,
         src: &mut impl ReadAt,
         header: Header,
-        primary: &[u8],
+        primary: Option<&[u8]>,
     ) -> Result<Result<Copy>> {
         // Header::parse bounded the array to MAX_ENTRY_ARRAY_BYTES inside the disk.
         let len = header.entry_array_bytes() as usize;
         let offset = header.entries_lba * u64::from(self.sector_size);
-        let mut chunk = [0u8; COMPARE_CHUNK];
+        let mut chunk = [0u8; READ_CHUNK];
         let mut crc = crc32fast::Hasher::new();
-        let mut same = len == primary.len();
+        let mut array = Vec::with_capacity(if primary.is_some() { 0 } else { len });
+        let mut same = primary.is_some_and(|p| p.len() == len);
         let mut at = 0;
         while at < len {
-            let n = (len - at).min(COMPARE_CHUNK);
+            let n = (len - at).min(READ_CHUNK);
             let piece = &mut chunk[..n];
             src.read_exact_at(offset + at as u64, piece).map_err(|e| {
                 e.context(format!(
@@ -385,10 +363,10 @@ impl Disk {
                 ))
             })?;
             crc.update(piece);
-            same = same
-                && primary
-                    .get(at..at + n)
-                    .is_some_and(|p| same_bytes(p, piece));
+            match primary {
+                Some(p) => same = same && p.get(at..at + n).is_some_and(|p| same_bytes(p, piece)),
+                None => array.extend_from_slice(piece),
+            }
             at += n;
         }
         if let Err(e) = check_entries_crc(&header, crc.finalize()) {
@@ -396,7 +374,7 @@ impl Disk {
         }
         Ok(Ok(Copy {
             header,
-            array: Vec::new(),
+            array,
             same_as_primary: same,
         }))
     }
@@ -417,27 +395,22 @@ fn check_entries_crc(header: &Header, computed: u32) -> Result<()> {
     ))
 }
 
-/// The pieces a backup entry array is compared in.
-const COMPARE_CHUNK: usize = 4096;
+/// The pieces an entry array is read in.
+const READ_CHUNK: usize = 4096;
 
 /// The largest sector size [`check_sector_size`] lets through.
 const MAX_SECTOR: usize = 4096;
 
 /// Reads sector `lba` into `buf` (on the caller's stack: a run reads a handful of single
-/// sectors, each of which would otherwise be an allocation of its own).
+/// sectors, each of which would otherwise be an allocation of its own). `sector_size` passed
+/// [`check_sector_size`], so it fits.
 fn read_sector<'b>(
     src: &mut impl ReadAt,
     lba: u64,
     sector_size: u32,
     buf: &'b mut [u8; MAX_SECTOR],
 ) -> Result<&'b [u8]> {
-    check_sector_size(sector_size)?;
-    let sector = buf.get_mut(..sector_size as usize).ok_or_else(|| {
-        Error::new(
-            ErrorKind::Unsupported,
-            format!("sector size {sector_size} is larger than {MAX_SECTOR} bytes"),
-        )
-    })?;
+    let sector = &mut buf[..(sector_size as usize).min(MAX_SECTOR)];
     // Callers only ask for sectors inside the disk, whose size in bytes fits in 64 bits.
     src.read_exact_at(lba * u64::from(sector_size), sector)
         .map_err(|e| e.context(format!("reading LBA {lba}")))?;
