@@ -81,16 +81,16 @@ pub fn kernel_release() -> String {
 
 /// A random version-4 UUID from `/dev/urandom`, like systemd's `sd_id128_randomize`.
 pub fn random_id128() -> Result<Uuid> {
-    Ok(uuid::Builder::from_random_bytes(random_bytes()?).into_uuid())
+    let mut bytes = [0u8; 16];
+    fill_random(&mut bytes)?;
+    Ok(uuid::Builder::from_random_bytes(bytes).into_uuid())
 }
 
-/// `N` random bytes from `/dev/urandom`, in one read.
-pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
-    let mut bytes = [0u8; N];
+/// Fills `bytes` from `/dev/urandom`, in one read.
+pub fn fill_random(bytes: &mut [u8]) -> Result<()> {
     std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| Error::io("reading /dev/urandom", e))?;
-    Ok(bytes)
+        .and_then(|mut f| f.read_exact(bytes))
+        .map_err(|e| Error::io("reading /dev/urandom", e))
 }
 
 #[cfg(test)]

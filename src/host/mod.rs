@@ -99,7 +99,7 @@ fn read_bounded<T>(path: &Path, max: usize, parse: impl FnOnce(&[u8]) -> T) -> R
     let mut chunk = [0u8; STACK_READ];
     Ok(match read_into(path, max, &mut chunk)? {
         None => None,
-        Some(Contents::InChunk(n)) => Some(parse(chunk.get(..n).unwrap_or_default())),
+        Some(Contents::InChunk(n)) => Some(parse(&chunk[..n.min(STACK_READ)])),
         Some(Contents::Heap(bytes)) => Some(parse(&bytes)),
     })
 }

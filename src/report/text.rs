@@ -26,6 +26,10 @@ const WIDE: [(u32, u32); 16] = [
 
 fn char_width(c: char) -> usize {
     let c = u32::from(c);
+    // Every wide range starts above this: table cells are mostly ASCII.
+    if c < 0x1100 {
+        return 1;
+    }
     if WIDE.iter().any(|&(lo, hi)| (lo..=hi).contains(&c)) {
         2
     } else {
@@ -35,10 +39,6 @@ fn char_width(c: char) -> usize {
 
 /// Terminal cells `s` takes.
 pub fn width(s: &str) -> usize {
-    // Every wide range starts above ASCII: table cells are mostly ASCII.
-    if s.is_ascii() {
-        return s.len();
-    }
     s.chars().map(char_width).sum()
 }
 

@@ -378,7 +378,9 @@ fn specifier_context(
 
 /// The planner's only randomness (UUIDs for the rare derived UUID that collides).
 fn entropy() -> Result<[u8; 32]> {
-    identity::random_bytes()
+    let mut bytes = [0u8; 32];
+    identity::fill_random(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// An error for a run that cannot go on, with what to do about it.

@@ -81,11 +81,14 @@ impl<'a> Output<'a> {
 
     /// The JSON array, printed once after the run (dry or real).
     pub fn json(&self) {
-        let value = || report::json(&self.input(), self.style.debug, self.style.glyphs);
-        let text = match self.json {
-            JsonMode::Off => return,
-            JsonMode::Short => value().to_short(),
-            JsonMode::Pretty => value().to_pretty(),
+        if self.json == JsonMode::Off {
+            return;
+        }
+        let value = report::json(&self.input(), self.style.debug, self.style.glyphs);
+        let text = if self.json == JsonMode::Pretty {
+            value.to_pretty()
+        } else {
+            value.to_short()
         };
         print(&format!("{text}\n"));
     }
