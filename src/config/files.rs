@@ -14,13 +14,9 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::ffi::{OsStr, OsString};
 use std::io;
-use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Component, Path, PathBuf};
-
-use rustix::fs::{FileType, Mode, OFlags, RawDir};
-use rustix::io::Errno;
 
 use super::Diagnostic;
 use crate::error::{Error, ErrorKind, Result};
@@ -36,9 +32,6 @@ pub const SEARCH_DIRS: [&str; 4] = [
 /// The most `*.conf` entries taken from one directory (v262 has no limit; a GPT has room
 /// for 128 partitions).
 pub const MAX_ENTRIES_PER_DIR: usize = 1024;
-
-/// The bytes of directory entries read per getdents(2) (as much as musl's opendir() takes).
-const DIR_BUFFER: usize = 2048;
 
 /// How many symlinks one path may go through (Linux's limit).
 const MAX_SYMLINKS: usize = 40;
@@ -240,36 +233,26 @@ impl Search {
                 return Ok(None);
             }
         };
-        // Read with getdents into a buffer on the stack: opendir() allocated one (and musl
-        // mapped, then unmapped, a page group for it on every run).
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let fd = match rustix::fs::open(self.host_path(&resolved), flags, Mode::empty()) {
-            Ok(fd) => fd,
-            Err(Errno::NOENT) => return Ok(None),
+        let entries = match std::fs::read_dir(self.host_path(&resolved)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
                 diags.push(Diagnostic::warn(format!(
-                    "{}: cannot read directory, ignoring it: {}",
-                    self.display(dir),
-                    io::Error::from(e)
+                    "{}: cannot read directory, ignoring it: {e}",
+                    self.display(dir)
                 )));
                 return Ok(None);
             }
         };
         let dir = &resolved;
         let mut names = Vec::new();
-        let mut buf = [MaybeUninit::uninit(); DIR_BUFFER];
-        let mut entries = RawDir::new(fd, &mut buf);
-        while let Some(entry) = entries.next() {
+        for entry in entries {
             let (name, file_type) = match entry {
-                Ok(entry) => (
-                    OsStr::from_bytes(entry.file_name().to_bytes()).to_owned(),
-                    entry.file_type(),
-                ),
+                Ok(entry) => (entry.file_name(), entry.file_type()),
                 Err(e) => {
                     diags.push(Diagnostic::warn(format!(
-                        "{}: error while reading directory: {}",
-                        self.display(dir),
-                        io::Error::from(e)
+                        "{}: error while reading directory: {e}",
+                        self.display(dir)
                     )));
                     break;
                 }
@@ -295,8 +278,8 @@ impl Search {
                 ));
             }
             // The type comes with the directory entry on most file systems; where it does
-            // not, the entry is chased as a link would be.
-            let maybe_link = matches!(file_type, FileType::Symlink | FileType::Unknown);
+            // not (and the lookup fails), the entry is chased as a link would be.
+            let maybe_link = file_type.map_or(true, |t| t.is_symlink());
             names.push(Name { name, maybe_link });
         }
         Ok(Some((resolved, names)))
