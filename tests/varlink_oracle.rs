@@ -291,16 +291,19 @@ fn runs_on_loop_devices_match() {
 /// Runs a service from the chroot with hand-made udev data (for the reference) and
 /// `/dev/disk` links (for repart), both in a private mount namespace: a tmpfs on the
 /// chroot's /run, and one on /dev/disk (which is created on the host if it is missing, as
-/// udev would).
+/// udev would). The working directory's mount point is made as tests/oracle/run.sh makes
+/// it, on a private /tmp, so none is left in the chroot.
 const WITH_UDEV_DATA: &str = r#"
 set -eu
 dir=${REPART_ORACLE:-/opt/repart-oracle} cwd=$(pwd -P) udev=$1 links=$2; shift 2
-mkdir -p /dev/disk "$dir$cwd"
+mkdir -p /dev/disk
 exec unshare --mount --propagation private /bin/sh -ec '
     dir=$1 cwd=$2 udev=$3 links=$4; shift 4
     mount -t proc proc "$dir/proc"
     mount --rbind /sys "$dir/sys"
     mount --rbind /dev "$dir/dev"
+    mount -t tmpfs tmpfs "$dir/tmp"
+    mkdir -p "$dir$cwd"
     mount --bind "$cwd" "$dir$cwd"
     mount -t tmpfs tmpfs "$dir/run"
     mkdir -p "$dir/run/udev"
