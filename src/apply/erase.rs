@@ -93,23 +93,55 @@ pub enum DiscardKind {
     Gap,
 }
 
-/// What the steps erasing a whole disk that gets a new table are called.
-pub const WHOLE_DISK: &str = "block device";
+/// The range a step erases, named in the log as v262 names it: partitions by their 0-based
+/// slot, as the table's PART column shows them ("future partition 1", "gap after partition
+/// 1"). v262 has no words for the ranges only we erase (`Deleted`, `AddedTo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Region {
+    /// The whole disk, which gets a new table.
+    WholeDisk,
+    /// A new partition.
+    Future(usize),
+    /// The free space after a new partition, up to the next one or the end.
+    GapAfter(usize),
+    /// The free space before the first partition.
+    GapAtStart,
+    /// A partition a factory reset deletes.
+    Deleted(usize),
+    /// The space an existing partition grows into.
+    AddedTo(usize),
+}
 
-/// One step of erasing, in the order they are done. `what` names the range as v262's log
-/// does: partitions by their 0-based slot, as the table's PART column shows them ("future
-/// partition 1", "gap after partition 1"); v262 has no words for the ranges only we erase
-/// ("deleted partition 2", "space added to partition 0").
+impl Region {
+    /// How EBUSY from discarding it is treated.
+    pub fn discard_kind(self) -> DiscardKind {
+        match self {
+            Region::Future(_) | Region::Deleted(_) | Region::AddedTo(_) => DiscardKind::Partition,
+            Region::WholeDisk | Region::GapAfter(_) | Region::GapAtStart => DiscardKind::Gap,
+        }
+    }
+}
+
+impl std::fmt::Display for Region {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Region::WholeDisk => f.write_str("block device"),
+            Region::Future(slot) => write!(f, "future partition {slot}"),
+            Region::GapAfter(slot) => write!(f, "gap after partition {slot}"),
+            Region::GapAtStart => f.write_str("gap at the start of the disk"),
+            Region::Deleted(slot) => write!(f, "deleted partition {slot}"),
+            Region::AddedTo(slot) => write!(f, "space added to partition {slot}"),
+        }
+    }
+}
+
+/// One step of erasing, in the order they are done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Erase {
     /// Write zeros over `range`.
-    Zero { what: String, range: Range },
+    Zero { what: Region, range: Range },
     /// Discard `range`.
-    Discard {
-        what: String,
-        range: Range,
-        kind: DiscardKind,
-    },
+    Discard { what: Region, range: Range },
 }
 
 /// Everything to erase for `plan` on a disk of `disk_bytes`: zeros first, then discards.
@@ -133,32 +165,24 @@ pub fn erase_list(plan: &Plan, disk_bytes: u64, discard: bool, fresh_file: bool)
         zero.extend(
             signature_regions(disk)
                 .into_iter()
-                .map(|r| (WHOLE_DISK.to_owned(), r)),
+                .map(|r| (Region::WholeDisk, r)),
         );
-        free.push((WHOLE_DISK.to_owned(), disk, DiscardKind::Gap));
+        free.push((Region::WholeDisk, disk));
     }
     for deleted in &plan.deleted {
-        let what = format!("deleted partition {}", deleted.slot);
+        let what = Region::Deleted(deleted.slot);
         let range = Range::new(deleted.offset, deleted.size);
-        zero.extend(
-            signature_regions(range)
-                .into_iter()
-                .map(|r| (what.clone(), r)),
-        );
-        free.push((what, range, DiscardKind::Partition));
+        zero.extend(signature_regions(range).into_iter().map(|r| (what, r)));
+        free.push((what, range));
     }
     for p in &written {
         let Some(slot) = p.slot else { continue };
         let range = Range::new(p.offset, p.new_size);
         if p.activity == Activity::Create {
-            let what = format!("future partition {slot}");
-            zero.extend(
-                signature_regions(range)
-                    .into_iter()
-                    .map(|r| (what.clone(), r)),
-            );
+            let what = Region::Future(slot);
+            zero.extend(signature_regions(range).into_iter().map(|r| (what, r)));
             if !plan.new_table {
-                free.push((what, range, DiscardKind::Partition));
+                free.push((what, range));
                 let next = written
                     .iter()
                     .map(|q| q.offset)
@@ -167,49 +191,34 @@ pub fn erase_list(plan: &Plan, disk_bytes: u64, discard: bool, fresh_file: bool)
                     .unwrap_or((plan.last_usable_lba + 1) * ss);
                 if next > range.end() {
                     let gap = Range::new(range.end(), next - range.end());
-                    free.push((format!("gap after partition {slot}"), gap, DiscardKind::Gap));
+                    free.push((Region::GapAfter(slot), gap));
                 }
             }
         } else if p.activity == Activity::Resize && p.existing && !p.deferred {
             // Only the tail can hold a stale signature a prober would attribute to the grown
             // partition; the cut against its old extent keeps its own bytes out.
-            let what = format!("space added to partition {slot}");
-            zero.extend(
-                signature_regions(range)
-                    .into_iter()
-                    .map(|r| (what.clone(), r)),
-            );
+            let what = Region::AddedTo(slot);
+            zero.extend(signature_regions(range).into_iter().map(|r| (what, r)));
         }
     }
     if !plan.new_table && plan.changed {
         let start = plan.first_usable_lba * ss;
         if let Some(first) = written.iter().map(|p| p.offset).min() {
             if first > start {
-                free.push((
-                    "gap at the start of the disk".to_owned(),
-                    Range::new(start, first - start),
-                    DiscardKind::Gap,
-                ));
+                free.push((Region::GapAtStart, Range::new(start, first - start)));
             }
         }
     }
     let mut list = Vec::new();
     for (what, range) in zero {
         for r in range.minus(&protected) {
-            list.push(Erase::Zero {
-                what: what.clone(),
-                range: r,
-            });
+            list.push(Erase::Zero { what, range: r });
         }
     }
     if discard {
-        for (what, range, kind) in free {
+        for (what, range) in free {
             for r in range.minus(&protected) {
-                list.push(Erase::Discard {
-                    what: what.clone(),
-                    range: r,
-                    kind,
-                });
+                list.push(Erase::Discard { what, range: r });
             }
         }
     }

@@ -32,8 +32,9 @@ use crate::disk::{Discard, Disk, SystemPaths};
 use crate::error::{Error, ErrorKind, Result};
 use crate::gpt::{Piece, Table};
 use crate::plan::{Activity, Plan, file_system_uuid};
+use erase::DiscardKind;
 
-pub use erase::{Erase, Range, erase_list, protected_extents, signature_regions};
+pub use erase::{Erase, Range, Region, erase_list, protected_extents, signature_regions};
 pub use failpoint::EXIT_STATUS as FAILPOINT_EXIT_STATUS;
 pub use table::build as build_table;
 
@@ -116,11 +117,11 @@ pub fn apply(r: Request) -> Result<()> {
                 );
                 failpoint::reached(&format!("wipe-{i}"));
                 if last_zero_step_of(&erase, i) {
-                    log_wiped(what);
+                    log_wiped(*what);
                 }
             }
-            Erase::Discard { what, range, kind } => {
-                discard(disk, what, *range, *kind)?;
+            Erase::Discard { what, range } => {
+                discard(disk, *what, *range)?;
                 failpoint::reached(&format!("discard-{i}"));
             }
         }
@@ -150,22 +151,18 @@ fn last_zero_step_of(erase: &[Erase], i: usize) -> bool {
 }
 
 /// v262's line for a range whose signatures are gone.
-fn log_wiped(what: &str) {
-    if what == erase::WHOLE_DISK {
+fn log_wiped(what: Region) {
+    if what == Region::WholeDisk {
         info!("Wiped block device.");
     } else {
         info!("Successfully wiped file system signatures from {what}.");
     }
 }
 
-/// v262's lines for the entries the new table changes, in the plan's order (skipping what
-/// as the table writer does), by 0-based slot as its table shows them.
+/// v262's lines for the entries the new table changes, in the plan's order, by 0-based slot
+/// as its table shows them.
 fn log_table_changes(plan: &Plan) {
-    for p in plan
-        .partitions
-        .iter()
-        .filter(|p| !p.foreign && !p.dropped && !p.deferred)
-    {
+    for p in plan.partitions.iter().filter(|p| p.is_written()) {
         let Some(slot) = p.slot else { continue };
         match p.activity {
             Activity::Resize if p.existing => info!("Growing existing partition {slot}."),
@@ -229,18 +226,20 @@ fn zero(disk: &Disk, range: Range, zeros: &mut Vec<u8>, discard: bool) -> Result
 
 /// Discards `range`, logging what the storage made of it. Only a gap the kernel refuses as
 /// busy is an error, as in systemd-repart.
-fn discard(disk: &Disk, what: &str, range: Range, kind: erase::DiscardKind) -> Result<()> {
+fn discard(disk: &Disk, what: Region, range: Range) -> Result<()> {
     match disk.discard(range.offset, range.len)? {
-        Discard::Done { .. } if what == erase::WHOLE_DISK => {
+        Discard::Done { .. } if what == Region::WholeDisk => {
             info!("Discarded entire block device.")
         }
-        Discard::Done { .. } if what.starts_with("gap ") => info!("Successfully discarded {what}."),
+        Discard::Done { .. } if what.discard_kind() == DiscardKind::Gap => {
+            info!("Successfully discarded {what}.")
+        }
         Discard::Done { .. } => info!("Successfully discarded data from {what}."),
         Discard::Skipped => debug!("{what} is too short for discard, skipping."),
         Discard::Unsupported => {
             info!("Storage does not support discard, not discarding data in {what}.")
         }
-        Discard::Busy if kind == erase::DiscardKind::Partition => {
+        Discard::Busy if what.discard_kind() == DiscardKind::Partition => {
             info!("Block device is busy, not discarding {what} because it probably is mounted.")
         }
         Discard::Busy => {

@@ -38,7 +38,7 @@ pub fn build(old: Option<Table>, plan: &Plan, disk_bytes: u64) -> Result<Table> 
         *slot_mut(&mut table, deleted.slot)? = Entry::default();
     }
     for p in &plan.partitions {
-        if p.foreign || p.dropped || p.deferred {
+        if !p.is_written() {
             continue;
         }
         let Some(slot) = p.slot else { continue };

@@ -74,6 +74,14 @@ pub struct PlannedPartition {
     pub attributes: u64,
 }
 
+impl PlannedPartition {
+    /// Whether the new table writes this entry (creates, grows or names it): foreign,
+    /// dropped and deferred partitions leave their slots as they are.
+    pub fn is_written(&self) -> bool {
+        !self.foreign && !self.dropped && !self.deferred
+    }
+}
+
 /// A partition deleted by the factory reset (its range is wiped by apply).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeletedPartition {
