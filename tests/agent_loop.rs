@@ -274,21 +274,45 @@ fn force_refused_while_mounted(old: OldLayout) {
         &["-o", "ro", lo.partition(1).to_str().unwrap()],
         &s.path("mnt"),
     );
-    let kernel_before = lo.kernel_view();
-    let before = hash_all(&image);
-
+    let untouched = Untouched::now(&image, &lo);
     let out = agent(&defs, &lo.node, &["--empty=force"]);
-    out.expect(1, "--empty=force with a mounted partition");
-    assert!(
-        out.stderr.contains(&format!(
-            "partition 1 (/dev/{}p1) is in use, but ",
-            lo.name()
-        )) && out.stderr.contains("; nothing was written"),
-        "{old:?}: {}",
-        out.stderr
-    );
-    assert_eq!(hash_all(&image), before, "{old:?}");
-    assert_eq!(lo.kernel_view(), kernel_before, "{old:?}");
+    untouched.assert_refused(&out, 1, &format!("--empty=force, {old:?}"));
+}
+
+/// A disk and its kernel partitions as they were before a run that must refuse.
+struct Untouched<'a> {
+    image: &'a Path,
+    lo: &'a Loop,
+    bytes: [u8; 32],
+    kernel: Vec<(u32, u64, u64)>,
+}
+
+impl<'a> Untouched<'a> {
+    fn now(image: &'a Path, lo: &'a Loop) -> Untouched<'a> {
+        Untouched {
+            image,
+            lo,
+            bytes: hash_all(image),
+            kernel: lo.kernel_view(),
+        }
+    }
+
+    /// Asserts that `out` failed because partition `number` is in use, before anything
+    /// was written: the disk's bytes and the kernel's partitions are as they were.
+    fn assert_refused(&self, out: &Outcome, number: u32, what: &str) {
+        out.expect(1, what);
+        let in_use = format!(
+            "partition {number} (/dev/{}p{number}) is in use, but ",
+            self.lo.name()
+        );
+        assert!(
+            out.stderr.contains(&in_use) && out.stderr.contains("; nothing was written"),
+            "{what}: {}",
+            out.stderr
+        );
+        assert_eq!(hash_all(self.image), self.bytes, "{what}");
+        assert_eq!(self.lo.kernel_view(), self.kernel, "{what}");
+    }
 }
 
 #[test]
@@ -742,20 +766,9 @@ fn factory_reset_refuses_while_home_is_mounted() {
         &["-o", "ro", lo.partition(2).to_str().unwrap()],
         &s.path("mnt"),
     );
-    let kernel_before = lo.kernel_view();
-    let before = hash_all(&image);
+    let untouched = Untouched::now(&image, &lo);
     let out = agent(&defs, &lo.node, &["--factory-reset=yes"]);
-    out.expect(1, "factory reset with home mounted");
-    assert!(
-        out.stderr.contains(&format!(
-            "partition 2 (/dev/{}p2) is in use, but ",
-            lo.name()
-        )) && out.stderr.contains("; nothing was written"),
-        "{}",
-        out.stderr
-    );
-    assert_eq!(hash_all(&image), before);
-    assert_eq!(lo.kernel_view(), kernel_before);
+    untouched.assert_refused(&out, 2, "factory reset with home mounted");
     home.unmount();
 }
 
