@@ -115,6 +115,11 @@ impl Drop for Scratch {
 /// Runs a program, asserting success; returns its stdout.
 pub fn sh(program: &str, args: &[&str]) -> String {
     let out = Command::new(program).args(args).output().unwrap();
+    succeeded(program, args, out)
+}
+
+/// The stdout of a finished `program`, asserting it succeeded.
+fn succeeded(program: &str, args: &[&str], out: Output) -> String {
     assert!(
         out.status.success(),
         "{program} {args:?} failed: {}{}",
@@ -148,14 +153,7 @@ pub fn sh_input(
         .unwrap()
         .write_all(stdin.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    succeeded(program, args, child.wait_with_output().unwrap())
 }
 
 /// What a finished process said and how it ended.
